@@ -1,0 +1,369 @@
+//! Synnefo records → the connector's WIT records, and the status mappings.
+
+use std::collections::BTreeMap;
+
+use crate::protocol;
+use crate::wit::{Disk, DiskState, Flavor, Image, ImageState, Tag, Vm, VmState};
+
+/// Server metadata keys copied from the image at creation (like kamaki); not user tags.
+pub const IMAGE_META_KEYS: [&str; 2] = ["OS", "USERS"];
+
+pub fn flavor(f: &protocol::Flavor) -> Flavor {
+    Flavor {
+        id: f.id.clone(),
+        name: f.name.clone(),
+        cpus: f.vcpus,
+        ram_mb: f.ram,
+        disk_gb: f.disk,
+        disk_template: f.disk_template.clone(),
+        allow_create: f.allow_create,
+    }
+}
+
+/// Synnefo server `status` and `SNF:task_state` → vm-state.
+pub fn vm_state(status: &str, task: &str) -> VmState {
+    match status.to_ascii_uppercase().as_str() {
+        "BUILD" => VmState::Pending,
+        "ACTIVE" => VmState::Running,
+        "STOPPED" if task.eq_ignore_ascii_case("RESIZING") => VmState::Resizing,
+        "STOPPED" => VmState::Stopped,
+        "REBOOT" => VmState::Rebooting,
+        "RESIZE" => VmState::Resizing,
+        "ERROR" => VmState::Failed,
+        "DELETED" => VmState::Terminated,
+        _ => VmState::Unknown,
+    }
+}
+
+pub fn vm(s: &protocol::Server) -> Vm {
+    let (ipv4, ipv6) = addresses(s);
+    Vm {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        state: vm_state(&s.status, &s.task_state),
+        cloud_status: s.status.clone(),
+        task: Some(s.task_state.clone()).filter(|t| !t.is_empty()),
+        progress: s.progress,
+        ipv4,
+        ipv6,
+        flavor: s.flavor.clone(),
+        image: s.image.clone(),
+        tags: user_tags(&s.metadata),
+        disk_ids: s.volumes.clone(),
+        created: s.created.clone(),
+    }
+}
+
+/// IPs from the active NICs (`attachments`), else from `addresses`; no duplicates.
+fn addresses(s: &protocol::Server) -> (Vec<String>, Vec<String>) {
+    let mut v4: Vec<String> = Vec::new();
+    let mut v6: Vec<String> = Vec::new();
+    let push = |list: &mut Vec<String>, ip: &str| {
+        if !ip.is_empty() && !list.iter().any(|x| x == ip) {
+            list.push(ip.to_string());
+        }
+    };
+    for nic in &s.attachments {
+        push(&mut v4, &nic.ipv4);
+        push(&mut v6, &nic.ipv6);
+    }
+    if v4.is_empty() && v6.is_empty() {
+        for addr in s.addresses.values().flatten() {
+            match addr.version {
+                4 => push(&mut v4, &addr.addr),
+                6 => push(&mut v6, &addr.addr),
+                _ if addr.addr.contains(':') => push(&mut v6, &addr.addr),
+                _ => push(&mut v4, &addr.addr),
+            }
+        }
+    }
+    (v4, v6)
+}
+
+/// Server metadata without the keys copied from the image.
+pub fn user_tags(metadata: &BTreeMap<String, String>) -> Vec<Tag> {
+    metadata
+        .iter()
+        .filter(|(k, _)| !IMAGE_META_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| Tag {
+            key: k.clone(),
+            value: v.clone(),
+        })
+        .collect()
+}
+
+/// Whether the server carries every tag (same key and value).
+pub fn has_tags(s: &protocol::Server, tags: &[Tag]) -> bool {
+    tags.iter()
+        .all(|t| s.metadata.get(&t.key).is_some_and(|v| *v == t.value))
+}
+
+pub fn image_state(status: &str) -> ImageState {
+    match status.to_ascii_uppercase().as_str() {
+        "ACTIVE" | "AVAILABLE" => ImageState::Available,
+        "SAVING" | "QUEUED" | "CREATING" => ImageState::Saving,
+        "ERROR" | "KILLED" => ImageState::Failed,
+        "DELETED" => ImageState::Deleted,
+        _ => ImageState::Unknown,
+    }
+}
+
+/// All of an image's properties (compute `metadata` and Plankton `properties`).
+pub fn image_properties(i: &protocol::Image) -> BTreeMap<String, String> {
+    let mut all = i.properties.clone();
+    all.extend(i.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+    all
+}
+
+pub fn image(i: &protocol::Image) -> Image {
+    let props = image_properties(i);
+    let get = |k: &str| props.get(k).filter(|v| !v.is_empty()).cloned();
+    Image {
+        id: i.id.clone(),
+        name: i.name.clone(),
+        state: image_state(&i.status),
+        progress: i.progress,
+        os: get("OS"),
+        users: get("USERS"),
+        public: i.public.or(i.is_public).unwrap_or(false),
+        is_snapshot: i.is_snapshot.unwrap_or(false),
+        size_bytes: i.size,
+        properties: props
+            .iter()
+            .map(|(k, v)| Tag {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// A snapshot just created: it is an image (listed with `is_snapshot`) while being saved.
+pub fn snapshot_image(s: &protocol::Snapshot) -> Image {
+    let get = |k: &str| s.metadata.get(k).filter(|v| !v.is_empty()).cloned();
+    Image {
+        id: s.id.clone(),
+        name: s.display_name.clone(),
+        state: if s.status.is_empty() {
+            ImageState::Saving
+        } else {
+            image_state(&s.status)
+        },
+        progress: s.progress,
+        os: get("OS"),
+        users: get("USERS"),
+        public: false,
+        is_snapshot: true,
+        size_bytes: s.size.map(|gb| gb << 30),
+        properties: s
+            .metadata
+            .iter()
+            .map(|(k, v)| Tag {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub fn disk_state(status: &str) -> DiskState {
+    let s = status.to_ascii_lowercase().replace('-', "_");
+    match s.as_str() {
+        "creating" => DiskState::Creating,
+        "available" => DiskState::Available,
+        "attaching" => DiskState::Attaching,
+        "in_use" => DiskState::InUse,
+        "detaching" => DiskState::Detaching,
+        "deleting" => DiskState::Deleting,
+        "deleted" => DiskState::Deleted,
+        s if s.starts_with("error") => DiskState::Failed,
+        _ => DiskState::Unknown,
+    }
+}
+
+pub fn disk(v: &protocol::Volume) -> Disk {
+    let attachment = v.attachments.iter().find(|a| a.server_id.is_some());
+    Disk {
+        id: v.id.clone(),
+        name: v.display_name.clone(),
+        size_gb: v.size.unwrap_or(0),
+        state: disk_state(&v.status),
+        vm_id: attachment.and_then(|a| a.server_id.clone()),
+        device_index: attachment.and_then(|a| a.device_index),
+        delete_on_termination: v.delete_on_termination.unwrap_or(false),
+    }
+}
+
+/// Whether a volume is attached to the server.
+pub fn attached_to(v: &protocol::Volume, server_id: &str) -> bool {
+    v.attachments
+        .iter()
+        .any(|a| a.server_id.as_deref() == Some(server_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn server(v: serde_json::Value) -> protocol::Server {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn status_and_task_to_state() {
+        let cases = [
+            ("BUILD", "", VmState::Pending),
+            ("BUILD", "BUILDING", VmState::Pending),
+            ("ACTIVE", "", VmState::Running),
+            ("ACTIVE", "STOPPING", VmState::Running),
+            ("STOPPED", "", VmState::Stopped),
+            ("STOPPED", "RESIZING", VmState::Resizing),
+            ("STOPPED", "STARTING", VmState::Stopped),
+            ("REBOOT", "REBOOTING", VmState::Rebooting),
+            ("RESIZE", "", VmState::Resizing),
+            ("ERROR", "", VmState::Failed),
+            ("DELETED", "", VmState::Terminated),
+            ("UNKNOWN", "", VmState::Unknown),
+            ("", "", VmState::Unknown),
+            ("active", "", VmState::Running),
+        ];
+        for (status, task, want) in cases {
+            assert_eq!(vm_state(status, task), want, "{status}/{task}");
+        }
+    }
+
+    #[test]
+    fn vm_from_a_server() {
+        let s = server(json!({
+            "id": 42, "name": "web", "status": "STOPPED", "SNF:task_state": "RESIZING",
+            "progress": 100, "created": "2015-01-01T00:00:00+00:00",
+            "flavor": {"id": 3}, "image": {"id": "img"},
+            "metadata": {"OS": "ubuntu", "USERS": "user", "run": "r1", "role": "db"},
+            "attachments": [
+                {"ipv4": "83.212.1.2", "ipv6": ""},
+                {"ipv4": "", "ipv6": "2001:648:2ffc::1"},
+                {"ipv4": "10.0.0.2", "ipv6": ""}
+            ],
+            "addresses": {"1": [{"version": 4, "addr": "1.1.1.1"}]},
+            "volumes": [77, 78]
+        }));
+        let vm = vm(&s);
+        assert_eq!(vm.id, "42");
+        assert_eq!(vm.state, VmState::Resizing);
+        assert_eq!(vm.cloud_status, "STOPPED");
+        assert_eq!(vm.task.as_deref(), Some("RESIZING"));
+        assert_eq!(vm.ipv4, vec!["83.212.1.2", "10.0.0.2"]);
+        assert_eq!(vm.ipv6, vec!["2001:648:2ffc::1"]);
+        assert_eq!(vm.flavor, "3");
+        assert_eq!(vm.image, "img");
+        let keys: Vec<_> = vm.tags.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(keys, vec!["role", "run"]);
+        assert_eq!(vm.disk_ids, vec!["77", "78"]);
+        assert_eq!(vm.progress, Some(100));
+    }
+
+    #[test]
+    fn ips_fall_back_to_addresses_and_empty_task_is_none() {
+        let s = server(json!({
+            "id": 1, "status": "ACTIVE", "SNF:task_state": "",
+            "attachments": [],
+            "addresses": {"2": [{"version": 4, "addr": "83.212.9.9"},
+                                 {"version": 6, "addr": "2001:db8::9"}]}
+        }));
+        let vm = vm(&s);
+        assert_eq!(vm.task, None);
+        assert_eq!(vm.ipv4, vec!["83.212.9.9"]);
+        assert_eq!(vm.ipv6, vec!["2001:db8::9"]);
+    }
+
+    #[test]
+    fn tag_filtering() {
+        let s = server(json!({"id": 1, "metadata": {"run": "r1", "role": "db", "OS": "x"}}));
+        let tag = |k: &str, v: &str| Tag {
+            key: k.into(),
+            value: v.into(),
+        };
+        assert!(has_tags(&s, &[]));
+        assert!(has_tags(&s, &[tag("run", "r1")]));
+        assert!(has_tags(&s, &[tag("run", "r1"), tag("role", "db")]));
+        assert!(!has_tags(&s, &[tag("run", "r2")]));
+        assert!(!has_tags(&s, &[tag("run", "r1"), tag("zone", "a")]));
+    }
+
+    #[test]
+    fn image_states_and_properties() {
+        for (s, want) in [
+            ("ACTIVE", ImageState::Available),
+            ("AVAILABLE", ImageState::Available),
+            ("SAVING", ImageState::Saving),
+            ("QUEUED", ImageState::Saving),
+            ("ERROR", ImageState::Failed),
+            ("KILLED", ImageState::Failed),
+            ("DELETED", ImageState::Deleted),
+            ("UNKNOWN", ImageState::Unknown),
+        ] {
+            assert_eq!(image_state(s), want, "{s}");
+        }
+        let i: protocol::Image = serde_json::from_value(json!({
+            "id": "fe31fced-a3cf-49c6-b43b-f58f5235ba45", "name": "CELAR-Ubuntu-14.04-LTS",
+            "status": "ACTIVE", "progress": 100, "public": true, "is_snapshot": false,
+            "metadata": {"OS": "ubuntu", "OSFAMILY": "linux", "USERS": "user", "ROOT_PARTITION": "1"}
+        }))
+        .unwrap();
+        let img = image(&i);
+        assert_eq!(img.state, ImageState::Available);
+        assert_eq!(img.os.as_deref(), Some("ubuntu"));
+        assert_eq!(img.users.as_deref(), Some("user"));
+        assert!(img.public);
+        assert!(!img.is_snapshot);
+        assert_eq!(img.properties.len(), 4);
+    }
+
+    #[test]
+    fn snapshot_as_image() {
+        let s: protocol::Snapshot = serde_json::from_value(json!({
+            "id": "snap", "display_name": "built", "status": "CREATING", "size": 20,
+            "os-extended-snapshot-attribute:progress": 0, "metadata": {"OS": "debian", "USERS": "root"}
+        }))
+        .unwrap();
+        let img = snapshot_image(&s);
+        assert_eq!(img.state, ImageState::Saving);
+        assert!(img.is_snapshot);
+        assert_eq!(img.os.as_deref(), Some("debian"));
+        assert_eq!(img.size_bytes, Some(20 << 30));
+    }
+
+    #[test]
+    fn volumes_to_disks() {
+        for (s, want) in [
+            ("creating", DiskState::Creating),
+            ("available", DiskState::Available),
+            ("attaching", DiskState::Attaching),
+            ("in_use", DiskState::InUse),
+            ("in-use", DiskState::InUse),
+            ("detaching", DiskState::Detaching),
+            ("deleting", DiskState::Deleting),
+            ("deleted", DiskState::Deleted),
+            ("error", DiskState::Failed),
+            ("error_deleting", DiskState::Failed),
+            ("ERROR", DiskState::Failed),
+            ("migrating", DiskState::Unknown),
+        ] {
+            assert_eq!(disk_state(s), want, "{s}");
+        }
+        let v: protocol::Volume = serde_json::from_value(json!({
+            "id": "78", "display_name": "data", "status": "in_use", "size": 10,
+            "attachments": [{"server_id": 42, "volume_id": 78, "device_index": 1}],
+            "delete_on_termination": false
+        }))
+        .unwrap();
+        let d = disk(&v);
+        assert_eq!(d.vm_id.as_deref(), Some("42"));
+        assert_eq!(d.device_index, Some(1));
+        assert_eq!(d.state, DiskState::InUse);
+        assert_eq!(d.size_gb, 10);
+        assert!(attached_to(&v, "42"));
+        assert!(!attached_to(&v, "4"));
+    }
+}

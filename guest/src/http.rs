@@ -1,0 +1,244 @@
+//! A small blocking HTTP client over wasi:http (outgoing-handler), one request at a time.
+//!
+//! Bodies are written in chunks of at most 4096 bytes with `blocking-write-and-flush`, with an
+//! explicit `Content-Length` (Synnefo runs behind WSGI, which does not read chunked bodies);
+//! requests without a body never open one, so the host sends an empty body.
+
+use std::time::Instant;
+
+use crate::Error;
+use crate::bindings::wasi::http::outgoing_handler;
+use crate::bindings::wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
+};
+use crate::bindings::wasi::io::streams::StreamError;
+use crate::client::{Method, Request, Response, Transport, host_of, path_of};
+
+const SECOND_NS: u64 = 1_000_000_000;
+const CONNECT_TIMEOUT: u64 = 10 * SECOND_NS;
+const FIRST_BYTE_TIMEOUT: u64 = 30 * SECOND_NS;
+const BETWEEN_BYTES_TIMEOUT: u64 = 30 * SECOND_NS;
+const CHUNK: usize = 4096;
+/// Larger answers are refused: a Synnefo listing of thousands of items stays far below this.
+const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// The wasi:http transport.
+pub struct WasiHttp;
+
+impl Transport for WasiHttp {
+    fn send(&mut self, request: &Request) -> Result<Response, Error> {
+        let started = Instant::now();
+        let result = send(request);
+        let ms = started.elapsed().as_millis();
+        let path = path_of(&request.url);
+        let host = host_of(&request.url);
+        match &result {
+            Ok(r) => eprintln!(
+                "okeanos-connector: {} {host}{path} -> {} ({ms} ms)",
+                request.method.as_str(),
+                r.status
+            ),
+            Err(e) => eprintln!(
+                "okeanos-connector: {} {host}{path} -> failed after {ms} ms: {e:?}",
+                request.method.as_str()
+            ),
+        }
+        result
+    }
+}
+
+struct Url<'a> {
+    scheme: Scheme,
+    authority: &'a str,
+    path_with_query: &'a str,
+}
+
+fn parse_url(url: &str) -> Result<Url<'_>, Error> {
+    let bad = || {
+        Error::Invalid(format!(
+            "'{url}' is not an http(s) URL; check auth_url in the host configuration"
+        ))
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "https" => Scheme::Https,
+        "http" => Scheme::Http,
+        _ => return Err(bad()),
+    };
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(split);
+    if authority.is_empty() {
+        return Err(bad());
+    }
+    Ok(Url {
+        scheme,
+        authority,
+        path_with_query: if path.is_empty() { "/" } else { path },
+    })
+}
+
+fn transport(host: &str, what: impl std::fmt::Display) -> Error {
+    Error::Transport(format!("{host}: {what}"))
+}
+
+fn send(request: &Request) -> Result<Response, Error> {
+    let url = parse_url(&request.url)?;
+    let host = url.authority;
+
+    let headers = Fields::new();
+    for (name, value) in &request.headers {
+        headers
+            .append(name, value.as_bytes())
+            .map_err(|e| Error::Invalid(format!("cannot send header {name}: {e:?}")))?;
+    }
+    if let Some(body) = &request.body {
+        headers
+            .append("Content-Length", body.len().to_string().as_bytes())
+            .map_err(|e| Error::Invalid(format!("cannot send header Content-Length: {e:?}")))?;
+    }
+
+    let outgoing = OutgoingRequest::new(headers);
+    let method = match request.method {
+        Method::Get => WasiMethod::Get,
+        Method::Post => WasiMethod::Post,
+        Method::Put => WasiMethod::Put,
+        Method::Delete => WasiMethod::Delete,
+    };
+    let set = |ok: Result<(), ()>, what: &str| {
+        ok.map_err(|()| Error::Invalid(format!("the request to {host} has an invalid {what}")))
+    };
+    set(outgoing.set_method(&method), "method")?;
+    set(outgoing.set_scheme(Some(&url.scheme)), "scheme")?;
+    set(outgoing.set_authority(Some(url.authority)), "host")?;
+    set(
+        outgoing.set_path_with_query(Some(url.path_with_query)),
+        "path",
+    )?;
+
+    let options = RequestOptions::new();
+    // A host may not support some timeouts; it then applies its own.
+    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT));
+    let _ = options.set_between_bytes_timeout(Some(BETWEEN_BYTES_TIMEOUT));
+
+    let body = match &request.body {
+        Some(_) => Some(
+            outgoing
+                .body()
+                .map_err(|()| transport(host, "cannot open the request body"))?,
+        ),
+        None => None,
+    };
+    let future = outgoing_handler::handle(outgoing, Some(options))
+        .map_err(|e| transport(host, describe(&e, host)))?;
+
+    if let (Some(body), Some(bytes)) = (body, &request.body) {
+        {
+            let stream = body
+                .write()
+                .map_err(|()| transport(host, "cannot write the request body"))?;
+            for chunk in bytes.chunks(CHUNK) {
+                stream.blocking_write_and_flush(chunk).map_err(|e| {
+                    transport(
+                        host,
+                        format!("writing the request body failed: {}", stream_error(e, host)),
+                    )
+                })?;
+            }
+        }
+        OutgoingBody::finish(body, None).map_err(|e| transport(host, describe(&e, host)))?;
+    }
+
+    let response = loop {
+        if let Some(result) = future.get() {
+            break result;
+        }
+        future.subscribe().block();
+    };
+    let response = response
+        .map_err(|()| transport(host, "the response was already taken"))?
+        .map_err(|e| transport(host, describe(&e, host)))?;
+
+    let status = response.status();
+    let incoming = response
+        .consume()
+        .map_err(|()| transport(host, "cannot read the response body"))?;
+    let mut data = Vec::new();
+    {
+        let stream = incoming
+            .stream()
+            .map_err(|()| transport(host, "cannot read the response body"))?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => {
+                    data.extend_from_slice(&chunk);
+                    if data.len() > MAX_RESPONSE_BYTES {
+                        return Err(Error::Protocol(format!(
+                            "{host}: the answer is larger than {} MB",
+                            MAX_RESPONSE_BYTES >> 20
+                        )));
+                    }
+                }
+                Err(StreamError::Closed) => break,
+                Err(e) => {
+                    return Err(transport(
+                        host,
+                        format!("reading the response failed: {}", stream_error(e, host)),
+                    ));
+                }
+            }
+        }
+    }
+    drop(IncomingBody::finish(incoming));
+    Ok(Response { status, body: data })
+}
+
+fn stream_error(e: StreamError, host: &str) -> String {
+    match e {
+        StreamError::Closed => "the connection was closed".into(),
+        StreamError::LastOperationFailed(err) => {
+            match crate::bindings::wasi::http::types::http_error_code(&err) {
+                Some(code) => describe(&code, host),
+                None => err.to_debug_string(),
+            }
+        }
+    }
+}
+
+/// A person's reading of a wasi:http error code.
+fn describe(e: &ErrorCode, host: &str) -> String {
+    match e {
+        ErrorCode::HttpRequestDenied => format!(
+            "the host denied the request: add {host} to the connector's allowed hosts in the host configuration"
+        ),
+        ErrorCode::DnsTimeout => "DNS lookup timed out".into(),
+        ErrorCode::DnsError(p) => format!(
+            "DNS lookup failed{}",
+            p.rcode.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+        ErrorCode::DestinationNotFound => "the host name does not resolve".into(),
+        ErrorCode::DestinationUnavailable => "the host is unavailable".into(),
+        ErrorCode::DestinationIpProhibited => "connecting to this address is prohibited".into(),
+        ErrorCode::DestinationIpUnroutable => "the address is unroutable".into(),
+        ErrorCode::ConnectionRefused => "connection refused".into(),
+        ErrorCode::ConnectionTerminated => "the connection was closed".into(),
+        ErrorCode::ConnectionTimeout => "connecting timed out".into(),
+        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
+            "the server did not answer in time".into()
+        }
+        ErrorCode::ConnectionWriteTimeout => "sending the request timed out".into(),
+        ErrorCode::TlsCertificateError => {
+            "the TLS certificate was not accepted (give the host a CA bundle if the cloud uses a private CA)".into()
+        }
+        ErrorCode::TlsProtocolError => "TLS handshake failed".into(),
+        ErrorCode::TlsAlertReceived(p) => format!(
+            "TLS alert from the server{}",
+            p.alert_message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+        ),
+        ErrorCode::HttpResponseIncomplete => "the answer was cut short".into(),
+        ErrorCode::HttpProtocolError => "HTTP protocol error".into(),
+        ErrorCode::InternalError(Some(m)) => format!("HTTP error: {m}"),
+        other => format!("HTTP error: {other:?}"),
+    }
+}

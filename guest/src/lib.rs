@@ -1,0 +1,159 @@
+//! `okeanos-connector`: the ~Okeanos (Synnefo IaaS) cloud connector as a WebAssembly component.
+//!
+//! It exports `slipstream:connector/connector@0.1.0` and needs from its host:
+//! - wasi:http to reach the identity endpoint and the service endpoints of its catalog;
+//! - wasi:config keys `auth_url` and `token` (required), `project` and `disk_template` (optional);
+//! - optionally a wasi:keyvalue bucket `okeanos-connector`, where it caches the service catalog
+//!   (never the token) across calls.
+//!
+//! ```text
+//! wasmtime run -S http -S config -S config-var=auth_url=https://accounts.okeanos.grnet.gr/identity/v2.0 \
+//!     -S config-var=token=… -S keyvalue --invoke 'list-flavors()' okeanos_connector.wasm
+//! ```
+//!
+//! Everything but this file and the wasi adapters (`http`, `kv`) is plain Rust, tested natively.
+
+mod bindings {
+    wit_bindgen::generate!({ path: "../wit", world: "cloud-connector", generate_all });
+}
+
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod convert;
+pub mod create;
+pub mod fault;
+mod http;
+mod kv;
+pub mod ops;
+pub mod protocol;
+pub mod sizing;
+
+/// The WIT records (generated).
+pub use bindings::slipstream::connector::types as wit;
+pub use wit::Error;
+
+use bindings::exports::slipstream::connector::connector::Guest;
+use wit::{ConnectorInfo, Disk, Flavor, Image, ResizePlan, Size, Tag, Vm, VmSpec};
+
+/// The exported component. Only wasm32 builds export it: the symbol names of component exports
+/// (`slipstream:connector/…`) are not valid in a native shared library's symbol list.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+struct Component;
+
+#[cfg(target_arch = "wasm32")]
+bindings::export!(Component with_types_in bindings);
+
+/// Runs one operation with a client configured from wasi:config.
+fn with_client<T>(op: impl FnOnce(&mut client::Client) -> Result<T, Error>) -> Result<T, Error> {
+    let config = config::Config::load(|key| {
+        bindings::wasi::config::store::get(key).map_err(|e| match e {
+            bindings::wasi::config::store::Error::Upstream(m)
+            | bindings::wasi::config::store::Error::Io(m) => m,
+        })
+    })?;
+    let mut c = client::Client::new(
+        config,
+        Box::new(http::WasiHttp),
+        Box::new(kv::KeyValueCache::open()),
+    );
+    op(&mut c)
+}
+
+impl Guest for Component {
+    fn info() -> ConnectorInfo {
+        ConnectorInfo {
+            name: "okeanos".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description:
+                "~Okeanos (GRNET) and other Synnefo IaaS clouds: VMs, flavors, images and \
+                          snapshots, volumes, through the Synnefo compute, volume and image APIs"
+                    .into(),
+            capabilities: ops::CAPABILITIES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn list_flavors() -> Result<Vec<Flavor>, Error> {
+        with_client(ops::list_flavors)
+    }
+
+    fn resolve_size(size: Size) -> Result<Flavor, Error> {
+        with_client(|c| ops::resolve_size(c, &size))
+    }
+
+    fn list_images() -> Result<Vec<Image>, Error> {
+        with_client(ops::list_images)
+    }
+
+    fn get_image(image: String) -> Result<Image, Error> {
+        with_client(|c| ops::get_image(c, &image))
+    }
+
+    fn delete_image(id: String) -> Result<(), Error> {
+        with_client(|c| ops::delete_image(c, &id))
+    }
+
+    fn set_image_public(id: String, public: bool) -> Result<(), Error> {
+        with_client(|c| ops::set_image_public(c, &id, public))
+    }
+
+    fn create_image(vm_id: String, name: String) -> Result<Image, Error> {
+        with_client(|c| ops::create_image(c, &vm_id, &name))
+    }
+
+    fn create_vm(spec: VmSpec) -> Result<Vm, Error> {
+        with_client(|c| ops::create_vm(c, &spec))
+    }
+
+    fn get_vm(id: String) -> Result<Vm, Error> {
+        with_client(|c| ops::get_vm(c, &id))
+    }
+
+    fn list_vms(tags: Vec<Tag>) -> Result<Vec<Vm>, Error> {
+        with_client(|c| ops::list_vms(c, &tags))
+    }
+
+    fn delete_vm(id: String) -> Result<(), Error> {
+        with_client(|c| ops::delete_vm(c, &id))
+    }
+
+    fn start_vm(id: String) -> Result<(), Error> {
+        with_client(|c| ops::start_vm(c, &id))
+    }
+
+    fn stop_vm(id: String) -> Result<(), Error> {
+        with_client(|c| ops::stop_vm(c, &id))
+    }
+
+    fn reboot_vm(id: String, hard: bool) -> Result<(), Error> {
+        with_client(|c| ops::reboot_vm(c, &id, hard))
+    }
+
+    fn plan_resize(id: String, size: Size) -> Result<ResizePlan, Error> {
+        with_client(|c| ops::plan_resize(c, &id, &size))
+    }
+
+    fn resize_vm(id: String, flavor_id: String) -> Result<(), Error> {
+        with_client(|c| ops::resize_vm(c, &id, &flavor_id))
+    }
+
+    fn list_disks(vm_id: Option<String>) -> Result<Vec<Disk>, Error> {
+        with_client(|c| ops::list_disks(c, vm_id.as_deref()))
+    }
+
+    fn get_disk(id: String) -> Result<Disk, Error> {
+        with_client(|c| ops::get_disk(c, &id))
+    }
+
+    fn attach_disk(vm_id: String, size_gb: u32, name: String) -> Result<Disk, Error> {
+        with_client(|c| ops::attach_disk(c, &vm_id, size_gb, &name))
+    }
+
+    fn detach_disk(vm_id: String, disk_id: String) -> Result<(), Error> {
+        with_client(|c| ops::detach_disk(c, &vm_id, &disk_id))
+    }
+
+    fn delete_disk(disk_id: String) -> Result<(), Error> {
+        with_client(|c| ops::delete_disk(c, &disk_id))
+    }
+}

@@ -1,0 +1,586 @@
+//! Synnefo wire types: the JSON bodies the connector sends and receives, and nothing else.
+//!
+//! Synnefo is not consistent about JSON types (server ids are integers, volume ids strings,
+//! snapshot progress is `0` or `"100%"`, a volume's `display_name` can be `null`), so the
+//! fields that vary are read through the lenient helpers at the end of this file.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+// ----- Identity (Astakos) -------------------------------------------------------------------
+
+/// `POST {auth_url}/tokens` request body.
+#[derive(Serialize)]
+pub struct TokenRequest<'a> {
+    pub auth: TokenAuth<'a>,
+}
+
+#[derive(Serialize)]
+pub struct TokenAuth<'a> {
+    pub token: TokenId<'a>,
+}
+
+#[derive(Serialize)]
+pub struct TokenId<'a> {
+    pub id: &'a str,
+}
+
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    pub access: Access,
+}
+
+#[derive(Deserialize)]
+pub struct Access {
+    #[serde(default)]
+    pub token: Option<AccessToken>,
+    #[serde(default)]
+    pub user: Option<AccessUser>,
+    #[serde(rename = "serviceCatalog", default)]
+    pub service_catalog: Vec<CatalogService>,
+}
+
+#[derive(Deserialize)]
+pub struct AccessToken {
+    #[serde(default)]
+    pub tenant: Option<AccessTenant>,
+}
+
+#[derive(Deserialize)]
+pub struct AccessTenant {
+    #[serde(default, deserialize_with = "opt_id")]
+    pub id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AccessUser {
+    #[serde(default, deserialize_with = "opt_id")]
+    pub id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CatalogService {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub endpoints: Vec<CatalogEndpoint>,
+}
+
+#[derive(Deserialize)]
+pub struct CatalogEndpoint {
+    #[serde(rename = "publicURL", default)]
+    pub public_url: Option<String>,
+}
+
+// ----- Compute: flavors -----------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct FlavorsRoot {
+    pub flavors: Vec<Flavor>,
+}
+
+#[derive(Deserialize)]
+pub struct FlavorRoot {
+    pub flavor: Flavor,
+}
+
+#[derive(Deserialize, Clone, Debug)]
+pub struct Flavor {
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub vcpus: u32,
+    /// MiB.
+    #[serde(default)]
+    pub ram: u32,
+    /// GiB.
+    #[serde(default)]
+    pub disk: u32,
+    #[serde(rename = "SNF:disk_template", default)]
+    pub disk_template: String,
+    /// Absent on old deployments, where every flavor could be used.
+    #[serde(rename = "SNF:allow_create", default = "yes")]
+    pub allow_create: bool,
+}
+
+// ----- Compute and Plankton: images -----------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct ImagesRoot {
+    pub images: Vec<Image>,
+}
+
+#[derive(Deserialize)]
+pub struct ImageRoot {
+    pub image: Image,
+}
+
+/// An image as the compute view (`/compute/v2.0/images`) shows it; the Plankton names of
+/// the same facts (`properties`, `is_public`) are accepted too.
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Image {
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub name: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub status: String,
+    #[serde(default, deserialize_with = "progress")]
+    pub progress: Option<u8>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub properties: BTreeMap<String, String>,
+    #[serde(default)]
+    pub public: Option<bool>,
+    #[serde(default)]
+    pub is_public: Option<bool>,
+    #[serde(default)]
+    pub is_snapshot: Option<bool>,
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
+// ----- Compute: servers -------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct ServersRoot {
+    pub servers: Vec<Server>,
+}
+
+#[derive(Deserialize)]
+pub struct ServerRoot {
+    pub server: Server,
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Server {
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub name: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub status: String,
+    #[serde(
+        rename = "SNF:task_state",
+        default,
+        deserialize_with = "string_or_null"
+    )]
+    pub task_state: String,
+    #[serde(default, deserialize_with = "progress")]
+    pub progress: Option<u8>,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub created: String,
+    #[serde(default, deserialize_with = "reference")]
+    pub flavor: String,
+    #[serde(default, deserialize_with = "reference")]
+    pub image: String,
+    #[serde(default, deserialize_with = "string_map")]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "list_or_null")]
+    pub attachments: Vec<Nic>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub addresses: BTreeMap<String, Vec<Address>>,
+    #[serde(default, deserialize_with = "id_list")]
+    pub volumes: Vec<String>,
+}
+
+/// One entry of a server's `attachments` (its active NICs).
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Nic {
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub ipv4: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub ipv6: String,
+}
+
+/// One entry of a server's `addresses.<network>`.
+#[derive(Deserialize, Clone, Debug)]
+pub struct Address {
+    #[serde(default)]
+    pub version: u8,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub addr: String,
+}
+
+/// `POST /servers` body.
+#[derive(Serialize, Debug)]
+pub struct CreateServerRoot {
+    pub server: CreateServer,
+}
+
+#[derive(Serialize, Debug)]
+pub struct CreateServer {
+    pub name: String,
+    #[serde(rename = "imageRef")]
+    pub image_ref: String,
+    /// Synnefo flavor ids are integers; kamaki sends them as such.
+    #[serde(rename = "flavorRef")]
+    pub flavor_ref: Value,
+    pub metadata: BTreeMap<String, String>,
+    pub personality: Vec<Personality>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_device_mapping_v2: Option<Vec<BlockDevice>>,
+}
+
+/// A file Synnefo writes into the VM's disk at creation (base64 `contents`).
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Personality {
+    pub path: String,
+    pub contents: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct BlockDevice {
+    pub source_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    pub volume_size: u32,
+    pub delete_on_termination: bool,
+    pub boot_index: i32,
+    pub destination_type: &'static str,
+}
+
+// ----- Block storage: volumes and snapshots -------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct VolumesRoot {
+    pub volumes: Vec<Volume>,
+}
+
+#[derive(Deserialize)]
+pub struct VolumeRoot {
+    pub volume: Volume,
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Volume {
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub display_name: String,
+    #[serde(default)]
+    pub size: Option<u32>,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub status: String,
+    #[serde(default, deserialize_with = "list_or_null")]
+    pub attachments: Vec<VolumeAttachment>,
+    #[serde(default)]
+    pub delete_on_termination: Option<bool>,
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct VolumeAttachment {
+    #[serde(default, deserialize_with = "opt_id")]
+    pub server_id: Option<String>,
+    #[serde(default)]
+    pub device_index: Option<u32>,
+}
+
+/// `POST /volumes` body: create a volume and attach it to a server in one call.
+#[derive(Serialize)]
+pub struct CreateVolumeRoot {
+    pub volume: CreateVolume,
+}
+
+#[derive(Serialize)]
+pub struct CreateVolume {
+    pub display_name: String,
+    pub size: u32,
+    pub server_id: Value,
+}
+
+#[derive(Serialize)]
+pub struct CreateSnapshotRoot {
+    pub snapshot: CreateSnapshot,
+}
+
+#[derive(Serialize)]
+pub struct CreateSnapshot {
+    pub volume_id: String,
+    pub display_name: String,
+}
+
+#[derive(Deserialize)]
+pub struct SnapshotRoot {
+    pub snapshot: Snapshot,
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Snapshot {
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub display_name: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub status: String,
+    /// GiB.
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(
+        rename = "os-extended-snapshot-attribute:progress",
+        default,
+        deserialize_with = "progress"
+    )]
+    pub progress: Option<u8>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+// ----- Lenient readers ----------------------------------------------------------------------
+
+fn yes() -> bool {
+    true
+}
+
+/// A JSON scalar as a string: `42` → "42", `"abc"` → "abc", `true` → "true"; `null` → "".
+pub fn scalar_to_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = Value::deserialize(d)?;
+    match v {
+        Value::String(_) | Value::Number(_) => Ok(scalar_to_string(&v).unwrap_or_default()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected an id (string or integer), got {other}"
+        ))),
+    }
+}
+
+fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(match v {
+        Value::String(s) if !s.is_empty() => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn id_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(match v {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::Object(o) => o.get("id").and_then(scalar_to_string),
+                other => scalar_to_string(other),
+            })
+            .filter(|s| !s.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+fn string_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(scalar_to_string(&v).unwrap_or_default())
+}
+
+fn list_or_null<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `{"id": 42, "links": …}`, a bare id, or `""`/`{}`/null (a server booted from a volume).
+fn reference<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(match &v {
+        Value::Object(o) => o.get("id").and_then(scalar_to_string).unwrap_or_default(),
+        other => scalar_to_string(other).unwrap_or_default(),
+    })
+}
+
+/// Metadata values are strings in Synnefo, but be tolerant of numbers and booleans.
+fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(match v {
+        Value::Object(o) => o
+            .into_iter()
+            .filter_map(|(k, v)| scalar_to_string(&v).map(|s| (k, s)))
+            .collect(),
+        _ => BTreeMap::new(),
+    })
+}
+
+fn addresses<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<Address>>, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(match v {
+        Value::Object(o) => o
+            .into_iter()
+            .filter_map(|(k, v)| {
+                serde_json::from_value::<Vec<Address>>(v)
+                    .ok()
+                    .map(|a| (k, a))
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    })
+}
+
+/// `42`, `"42"`, `"100%"` or null → a percentage clamped to 0..=100.
+fn progress<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let n = match &v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().trim_end_matches('%').trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    Ok(n.map(|n| n.clamp(0.0, 100.0) as u8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn server_record_from_a_realistic_body() {
+        let body = json!({"server": {
+            "id": 42, "name": "web-1", "user_id": "u", "tenant_id": "t",
+            "status": "ACTIVE", "SNF:task_state": "", "progress": 100,
+            "created": "2015-03-05T12:00:00.000000+00:00",
+            "flavor": {"id": 3, "links": []}, "image": {"id": "fe31fced-a3cf-49c6-b43b-f58f5235ba45", "links": []},
+            "metadata": {"OS": "ubuntu", "USERS": "user", "run": "r1"},
+            "attachments": [{"id": "nic-42-0", "network_id": "1", "mac_address": "aa:00:00:00:00:01",
+                             "ipv4": "83.212.1.2", "ipv6": "2001:648:2ffc::1", "OS-EXT-IPS:type": "fixed"}],
+            "addresses": {"1": [{"version": 4, "addr": "83.212.1.2", "OS-EXT-IPS:type": "fixed"}]},
+            "volumes": [77, 78], "suspended": false, "deleted": false,
+            "security_groups": [{"name": "default"}]
+        }});
+        let s: ServerRoot = serde_json::from_value(body).unwrap();
+        let s = s.server;
+        assert_eq!(s.id, "42");
+        assert_eq!(s.flavor, "3");
+        assert_eq!(s.image, "fe31fced-a3cf-49c6-b43b-f58f5235ba45");
+        assert_eq!(s.volumes, vec!["77", "78"]);
+        assert_eq!(s.attachments[0].ipv4, "83.212.1.2");
+        assert_eq!(s.addresses["1"][0].version, 4);
+        assert_eq!(s.metadata["run"], "r1");
+        assert_eq!(s.progress, Some(100));
+    }
+
+    #[test]
+    fn server_record_tolerates_missing_and_null_fields() {
+        let s: Server = serde_json::from_value(json!({
+            "id": "7", "name": null, "status": "BUILD", "image": "", "attachments": null,
+            "metadata": {"n": 1}
+        }))
+        .unwrap();
+        assert_eq!(s.id, "7");
+        assert_eq!(s.name, "");
+        assert_eq!(s.image, "");
+        assert!(s.attachments.is_empty());
+        assert_eq!(s.metadata["n"], "1");
+        assert_eq!(s.progress, None);
+    }
+
+    #[test]
+    fn flavor_record() {
+        let f: FlavorsRoot = serde_json::from_value(json!({"flavors": [
+            {"id": 1, "name": "C1R1024D20drbd", "ram": 1024, "disk": 20, "vcpus": 1,
+             "links": [], "os-flavor-access:is_public": true, "SNF:disk_template": "drbd",
+             "SNF:volume_type": 1, "SNF:allow_create": false},
+            {"id": 2, "name": "C2R2048D40ext_vlmc", "ram": 2048, "disk": 40, "vcpus": 2,
+             "SNF:disk_template": "ext_vlmc"}
+        ]}))
+        .unwrap();
+        assert_eq!(f.flavors[0].id, "1");
+        assert!(!f.flavors[0].allow_create);
+        assert!(
+            f.flavors[1].allow_create,
+            "absent allow_create means allowed"
+        );
+        assert_eq!(f.flavors[1].disk_template, "ext_vlmc");
+    }
+
+    #[test]
+    fn image_record_compute_and_plankton_views() {
+        let i: ImageRoot = serde_json::from_value(json!({"image": {
+            "id": "fe31fced-a3cf-49c6-b43b-f58f5235ba45", "name": "CELAR-Ubuntu-14.04-LTS",
+            "updated": "2014-10-01T10:00:00+00:00", "created": "2014-10-01T10:00:00+00:00",
+            "status": "ACTIVE", "progress": 100, "user_id": "u", "tenant_id": "u", "public": true,
+            "metadata": {"OS": "ubuntu", "OSFAMILY": "linux", "USERS": "user", "ROOT_PARTITION": "1"},
+            "is_snapshot": false
+        }}))
+        .unwrap();
+        assert_eq!(i.image.metadata["USERS"], "user");
+        assert_eq!(i.image.public, Some(true));
+        let p: Image = serde_json::from_value(json!({
+            "id": "abc", "name": "snap", "status": "SAVING", "is_public": false,
+            "properties": {"OS": "debian"}, "size": 2306867200u64
+        }))
+        .unwrap();
+        assert_eq!(p.properties["OS"], "debian");
+        assert_eq!(p.size, Some(2306867200));
+    }
+
+    #[test]
+    fn volume_and_snapshot_records() {
+        let v: VolumesRoot = serde_json::from_value(json!({"volumes": [
+            {"id": "77", "display_name": null, "status": "in_use", "size": 20,
+             "attachments": [{"server_id": 42, "volume_id": 77, "device_index": 0}],
+             "delete_on_termination": true, "volume_type": null, "metadata": {}},
+            {"id": "80", "display_name": "data", "status": "available", "size": 5, "attachments": []}
+        ]}))
+        .unwrap();
+        assert_eq!(v.volumes[0].display_name, "");
+        assert_eq!(v.volumes[0].attachments[0].server_id.as_deref(), Some("42"));
+        assert_eq!(v.volumes[0].attachments[0].device_index, Some(0));
+        let s: SnapshotRoot = serde_json::from_value(json!({"snapshot": {
+            "id": "snap-1", "size": 20, "display_name": "img", "status": "CREATING",
+            "os-extended-snapshot-attribute:progress": "0%", "volume_id": "77", "metadata": {}
+        }}))
+        .unwrap();
+        assert_eq!(s.snapshot.progress, Some(0));
+        let s: Snapshot = serde_json::from_value(json!({"id": "s", "status": "AVAILABLE",
+            "os-extended-snapshot-attribute:progress": "100%"}))
+        .unwrap();
+        assert_eq!(s.progress, Some(100));
+    }
+
+    #[test]
+    fn create_server_body_shape() {
+        let body = CreateServerRoot {
+            server: CreateServer {
+                name: "n".into(),
+                image_ref: "img".into(),
+                flavor_ref: json!(3),
+                metadata: BTreeMap::new(),
+                personality: vec![],
+                project: None,
+                user_data: None,
+                block_device_mapping_v2: None,
+            },
+        };
+        let v = serde_json::to_value(&body).unwrap();
+        assert_eq!(v["server"]["flavorRef"], json!(3));
+        assert_eq!(v["server"]["imageRef"], json!("img"));
+        assert!(v["server"].get("project").is_none());
+        assert!(v["server"].get("networks").is_none());
+        assert!(v["server"].get("block_device_mapping_v2").is_none());
+    }
+}

@@ -1,0 +1,329 @@
+//! Choosing a flavor: by id, by name, or the smallest one that fits a CPU/RAM(/disk) shape;
+//! and the "did you mean" suggestions for names that match nothing.
+
+use std::cmp::Ordering;
+
+use crate::Error;
+use crate::protocol::Flavor;
+
+/// The disk template preferred when several flavors fit a shape equally and the host
+/// configuration names none.
+pub const DEFAULT_TEMPLATE: &str = "ext_vlmc";
+
+/// What a caller asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SizeRequest {
+    /// A flavor id (digits) or name.
+    Named(String),
+    Shape {
+        cpus: u32,
+        ram_mb: u32,
+        disk_gb: Option<u32>,
+    },
+}
+
+/// Resolves a size against the flavor list. `preferred_template` breaks ties between flavors
+/// of the same shape (`None` → prefer `ext_vlmc`).
+pub fn resolve(
+    flavors: &[Flavor],
+    size: &SizeRequest,
+    preferred_template: Option<&str>,
+) -> Result<Flavor, Error> {
+    match size {
+        SizeRequest::Named(name) => by_name_or_id(flavors, name),
+        SizeRequest::Shape {
+            cpus,
+            ram_mb,
+            disk_gb,
+        } => smallest_fitting(flavors, *cpus, *ram_mb, *disk_gb, preferred_template)
+            .cloned()
+            .ok_or_else(|| no_fit(flavors, *cpus, *ram_mb, *disk_gb)),
+    }
+}
+
+/// A flavor by id (all digits) or exact name.
+pub fn by_name_or_id(flavors: &[Flavor], name: &str) -> Result<Flavor, Error> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::Invalid(
+            "an empty flavor name was given; name a flavor (e.g. C2R2048D20ext_vlmc) or give a CPU/RAM shape".into(),
+        ));
+    }
+    let is_id = name.bytes().all(|b| b.is_ascii_digit());
+    let found = if is_id {
+        flavors.iter().find(|f| f.id == name)
+    } else {
+        None
+    }
+    .or_else(|| flavors.iter().find(|f| f.name == name));
+    if let Some(f) = found {
+        return Ok(f.clone());
+    }
+    let what = if is_id { "id" } else { "name" };
+    let names: Vec<&str> = flavors.iter().map(|f| f.name.as_str()).collect();
+    Err(Error::NotFound(format!(
+        "no flavor with {what} '{name}'{}",
+        suggestion_text(&close_matches(name, &names, 5))
+    )))
+}
+
+/// The smallest flavor that allows creation and has at least the requested resources,
+/// ordered by (cpus, ram, disk, template preference, name).
+pub fn smallest_fitting<'a>(
+    flavors: &'a [Flavor],
+    cpus: u32,
+    ram_mb: u32,
+    disk_gb: Option<u32>,
+    preferred_template: Option<&str>,
+) -> Option<&'a Flavor> {
+    flavors
+        .iter()
+        .filter(|f| f.allow_create && fits(f, cpus, ram_mb, disk_gb))
+        .min_by(|a, b| order(a, b, preferred_template))
+}
+
+/// Whether a flavor offers at least the shape.
+pub fn fits(f: &Flavor, cpus: u32, ram_mb: u32, disk_gb: Option<u32>) -> bool {
+    f.vcpus >= cpus && f.ram >= ram_mb && disk_gb.is_none_or(|d| f.disk >= d)
+}
+
+fn template_rank(template: &str, preferred: Option<&str>) -> u8 {
+    match preferred {
+        Some(p) if template == p => 0,
+        Some(_) if template == DEFAULT_TEMPLATE => 1,
+        None if template == DEFAULT_TEMPLATE => 0,
+        _ => 2,
+    }
+}
+
+fn order(a: &Flavor, b: &Flavor, preferred: Option<&str>) -> Ordering {
+    (a.vcpus, a.ram, a.disk)
+        .cmp(&(b.vcpus, b.ram, b.disk))
+        .then_with(|| {
+            template_rank(&a.disk_template, preferred)
+                .cmp(&template_rank(&b.disk_template, preferred))
+        })
+        .then_with(|| a.name.cmp(&b.name))
+}
+
+fn no_fit(flavors: &[Flavor], cpus: u32, ram_mb: u32, disk_gb: Option<u32>) -> Error {
+    let asked = describe_shape(cpus, ram_mb, disk_gb);
+    let largest = flavors
+        .iter()
+        .filter(|f| f.allow_create)
+        .max_by(|a, b| order(a, b, None).then(Ordering::Equal));
+    match largest {
+        Some(f) => Error::Invalid(format!(
+            "no flavor offers {asked}; the largest available is {} ({} CPUs, {} MB RAM, {} GB disk): ask for at most that",
+            f.name, f.vcpus, f.ram, f.disk
+        )),
+        None => Error::Invalid(format!(
+            "no flavor offers {asked}: the cloud lists no flavor that allows creating VMs"
+        )),
+    }
+}
+
+/// `2 CPUs, 2048 MB RAM, 20 GB disk`.
+pub fn describe_shape(cpus: u32, ram_mb: u32, disk_gb: Option<u32>) -> String {
+    match disk_gb {
+        Some(d) => format!("{cpus} CPUs, {ram_mb} MB RAM, {d} GB disk"),
+        None => format!("{cpus} CPUs, {ram_mb} MB RAM"),
+    }
+}
+
+/// `; did you mean: a, b?` or nothing.
+pub fn suggestion_text(matches: &[String]) -> String {
+    if matches.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean: {}?", matches.join(", "))
+    }
+}
+
+/// Up to `max` candidates close to `query`: case-insensitive edit distance within about a
+/// third of the length, a shared prefix of at least 3 characters, or containing the query.
+/// Best first (smallest distance, then longest common prefix, then name).
+pub fn close_matches(query: &str, candidates: &[&str], max: usize) -> Vec<String> {
+    let q = query.to_lowercase();
+    let qlen = q.chars().count();
+    let mut scored: Vec<(usize, usize, &str)> = candidates
+        .iter()
+        .filter(|c| !c.is_empty())
+        .filter_map(|c| {
+            let lc = c.to_lowercase();
+            let dist = levenshtein(&q, &lc);
+            let prefix = q
+                .chars()
+                .zip(lc.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
+            let close = dist <= (qlen / 3).max(2)
+                || prefix >= 3.min(qlen)
+                || (qlen >= 3 && lc.contains(&q));
+            close.then_some((dist, prefix, *c))
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)));
+    let mut out: Vec<String> = Vec::new();
+    for (_, _, c) in scored {
+        if !out.iter().any(|o| o == c) {
+            out.push(c.to_string());
+        }
+        if out.len() == max {
+            break;
+        }
+    }
+    out
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flavor(id: u32, cpus: u32, ram: u32, disk: u32, template: &str, allow: bool) -> Flavor {
+        Flavor {
+            id: id.to_string(),
+            name: format!("C{cpus}R{ram}D{disk}{template}"),
+            vcpus: cpus,
+            ram,
+            disk,
+            disk_template: template.into(),
+            allow_create: allow,
+        }
+    }
+
+    fn catalogue() -> Vec<Flavor> {
+        vec![
+            flavor(1, 1, 1024, 20, "drbd", true),
+            flavor(2, 1, 1024, 20, "ext_vlmc", true),
+            flavor(3, 2, 2048, 20, "drbd", true),
+            flavor(4, 2, 2048, 40, "ext_vlmc", true),
+            flavor(5, 4, 4096, 40, "ext_vlmc", true),
+            flavor(6, 8, 8192, 80, "ext_vlmc", false),
+            flavor(7, 2, 4096, 20, "ext_vlmc", true),
+        ]
+    }
+
+    fn shape(cpus: u32, ram_mb: u32, disk_gb: Option<u32>) -> SizeRequest {
+        SizeRequest::Shape {
+            cpus,
+            ram_mb,
+            disk_gb,
+        }
+    }
+
+    #[test]
+    fn by_id() {
+        let f = resolve(&catalogue(), &SizeRequest::Named("3".into()), None).unwrap();
+        assert_eq!(f.name, "C2R2048D20drbd");
+    }
+
+    #[test]
+    fn by_exact_name() {
+        let f = resolve(
+            &catalogue(),
+            &SizeRequest::Named("C4R4096D40ext_vlmc".into()),
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.id, "5");
+    }
+
+    #[test]
+    fn unknown_name_suggests_close_ones() {
+        let err = resolve(
+            &catalogue(),
+            &SizeRequest::Named("C2R2048D40ext_vlm".into()),
+            None,
+        )
+        .unwrap_err();
+        let Error::NotFound(m) = err else {
+            panic!("{err:?}")
+        };
+        assert!(m.contains("no flavor with name 'C2R2048D40ext_vlm'"), "{m}");
+        assert!(m.contains("did you mean: C2R2048D40ext_vlmc"), "{m}");
+    }
+
+    #[test]
+    fn unknown_id_is_not_found() {
+        let err = resolve(&catalogue(), &SizeRequest::Named("99".into()), None).unwrap_err();
+        assert!(matches!(err, Error::NotFound(ref m) if m.contains("no flavor with id '99'")));
+    }
+
+    #[test]
+    fn shape_picks_the_smallest_fitting_preferring_ext_vlmc() {
+        let f = resolve(&catalogue(), &shape(1, 512, None), None).unwrap();
+        assert_eq!(f.id, "2", "same shape: ext_vlmc wins over drbd");
+        let f = resolve(&catalogue(), &shape(2, 2048, None), None).unwrap();
+        assert_eq!(f.id, "3", "the smaller disk wins before the template");
+        let f = resolve(&catalogue(), &shape(2, 2048, Some(30)), None).unwrap();
+        assert_eq!(f.id, "4");
+        let f = resolve(&catalogue(), &shape(2, 3000, None), None).unwrap();
+        assert_eq!(f.id, "7");
+    }
+
+    #[test]
+    fn configured_template_preference() {
+        let f = resolve(&catalogue(), &shape(1, 1024, None), Some("drbd")).unwrap();
+        assert_eq!(f.id, "1");
+        let f = resolve(&catalogue(), &shape(1, 1024, None), Some("ext_archipelago")).unwrap();
+        assert_eq!(f.id, "2", "then ext_vlmc");
+    }
+
+    #[test]
+    fn shape_skips_flavors_that_do_not_allow_creation() {
+        let err = resolve(&catalogue(), &shape(8, 8192, None), None).unwrap_err();
+        let Error::Invalid(m) = err else {
+            panic!("{err:?}")
+        };
+        assert!(m.contains("no flavor offers 8 CPUs, 8192 MB RAM"), "{m}");
+        assert!(m.contains("largest available is C4R4096D40ext_vlmc"), "{m}");
+    }
+
+    #[test]
+    fn nothing_at_all() {
+        let err = resolve(&[], &shape(1, 1, None), None).unwrap_err();
+        assert!(matches!(err, Error::Invalid(ref m) if m.contains("no flavor that allows")));
+    }
+
+    #[test]
+    fn close_matches_rank_and_limit() {
+        let names = [
+            "Ubuntu-14.04",
+            "Ubuntu-16.04",
+            "ubuntu server",
+            "Debian-8",
+            "CentOS-7",
+            "Ubuntu-12.04",
+            "Ubuntu-18.04",
+            "Ubuntu-20.04",
+        ];
+        let m = close_matches("ubuntu-14.04", &names, 5);
+        assert_eq!(m.len(), 5);
+        assert_eq!(m[0], "Ubuntu-14.04");
+        assert!(!m.contains(&"Debian-8".to_string()));
+        assert!(close_matches("zzzzzzzz", &names, 5).is_empty());
+        assert_eq!(close_matches("debian", &names, 5), vec!["Debian-8"]);
+    }
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("same", "same"), 0);
+    }
+}

@@ -1,0 +1,103 @@
+//! Outgoing HTTP of a connector: the allowlist is enforced here, in the one place every
+//! wasi:http request passes through (`WasiHttpHooks::send_request`).
+
+use crate::http_client::{Failure, HttpClient};
+use crate::policy::EgressPolicy;
+use std::sync::{Arc, Mutex};
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+
+/// How TLS certificates are checked. Certificates are always verified.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// Extra trusted CA certificates (PEM), for clouds whose CA is not a public one.
+    pub extra_ca_pem: Option<Vec<u8>>,
+}
+
+/// What went wrong with outgoing requests during one call, so the call's error can say how
+/// to fix it (the guest only sees a wasi:http error code).
+#[derive(Debug, Default)]
+pub struct Incidents {
+    /// Destinations denied by the allowlist, as the rule that would allow them.
+    pub denied: Vec<String>,
+    /// Hosts whose TLS certificate was not trusted.
+    pub untrusted: Vec<(String, String)>,
+}
+
+pub type SharedIncidents = Arc<Mutex<Incidents>>;
+
+pub struct EgressHooks {
+    connector: Arc<str>,
+    policy: Arc<EgressPolicy>,
+    client: HttpClient,
+    pub(crate) incidents: SharedIncidents,
+}
+
+impl EgressHooks {
+    pub fn new(connector: Arc<str>, policy: Arc<EgressPolicy>, client: HttpClient) -> Self {
+        EgressHooks {
+            connector,
+            policy,
+            client,
+            incidents: SharedIncidents::default(),
+        }
+    }
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = wasmtime_wasi_http::Result<(
+                http::Response<WasiBody>,
+                Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            )>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for EgressHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> SendFuture {
+        _ = fut;
+        // Deny by default: a request goes out only if an allowed-hosts rule matches its
+        // scheme, host and port exactly. The denial is logged with the rule that would allow it.
+        if let Err(rule) = self.policy.check(request.uri()) {
+            tracing::warn!(
+                connector = %self.connector,
+                method = %request.method(),
+                destination = %rule,
+                "denied an outgoing request; to allow it, add \"{rule}\" to the connector's allowed_hosts"
+            );
+            self.incidents
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .denied
+                .push(rule);
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        let client = self.client.clone();
+        let incidents = self.incidents.clone();
+        Box::new(async move {
+            match client.send(request, options).await {
+                Ok(response) => Ok((
+                    response,
+                    // The pool drives the connection; nothing more to await per request.
+                    Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+                )),
+                Err((error, failure)) => {
+                    if let Failure::Certificate { host, detail } = failure {
+                        incidents
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .untrusted
+                            .push((host, detail));
+                    } else if let Failure::Other(text) = failure {
+                        tracing::debug!("outgoing request failed: {text}");
+                    }
+                    Err(error)
+                }
+            }
+        })
+    }
+}

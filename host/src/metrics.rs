@@ -1,0 +1,111 @@
+//! Prometheus metrics of connector calls: calls, errors by kind, latency, calls in flight,
+//! swaps and traps. Shared by every connector of a [`crate::runtime::Runtime`].
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub connector: String,
+    pub op: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub connector: String,
+    pub op: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectorLabels {
+    pub connector: String,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    pub calls: Family<CallLabels, Counter>,
+    pub errors: Family<ErrorLabels, Counter>,
+    pub latency: Family<CallLabels, Histogram>,
+    pub in_flight: Family<ConnectorLabels, Gauge>,
+    pub traps: Family<ConnectorLabels, Counter>,
+    pub swaps: Family<ConnectorLabels, Counter>,
+    pub swaps_rejected: Family<ConnectorLabels, Counter>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms … ~65 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("connector");
+        let calls = Family::<CallLabels, Counter>::default();
+        let errors = Family::<ErrorLabels, Counter>::default();
+        let latency = Family::<CallLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let in_flight = Family::<ConnectorLabels, Gauge>::default();
+        let traps = Family::<ConnectorLabels, Counter>::default();
+        let swaps = Family::<ConnectorLabels, Counter>::default();
+        let swaps_rejected = Family::<ConnectorLabels, Counter>::default();
+        registry.register("calls", "Calls into connectors", calls.clone());
+        registry.register(
+            "call_errors",
+            "Failed connector calls by error kind",
+            errors.clone(),
+        );
+        registry.register(
+            "call_duration_seconds",
+            "Connector call latency",
+            latency.clone(),
+        );
+        registry.register(
+            "calls_in_flight",
+            "Connector calls running now",
+            in_flight.clone(),
+        );
+        registry.register(
+            "traps",
+            "Calls stopped by the sandbox (trap, panic, CPU, memory, timeout)",
+            traps.clone(),
+        );
+        registry.register(
+            "swaps",
+            "Published connector versions (swaps and rollbacks)",
+            swaps.clone(),
+        );
+        registry.register(
+            "swaps_rejected",
+            "Component swaps rejected by validation",
+            swaps_rejected.clone(),
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            calls,
+            errors,
+            latency,
+            in_flight,
+            traps,
+            swaps,
+            swaps_rejected,
+        }
+    }
+}
+
+impl Metrics {
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        prometheus_client::encoding::text::encode(&mut out, &registry)
+            .expect("writing to a String");
+        out
+    }
+}

@@ -1,0 +1,491 @@
+//! The wasmtime side: one [`Runtime`] (engine + linker + epoch ticker) per process, one
+//! [`Connector`] per loaded component, one fresh `Store` per call.
+//!
+//! A call can fail because the cloud said no ([`CallError::Cloud`]) or because the sandbox
+//! stopped the guest (trap, panic, CPU budget, memory cap, wall-clock timeout). Either way the
+//! error belongs to that call only: the instance is thrown away with its `Store`.
+
+use crate::bindings::{CloudConnector, CloudConnectorPre, types};
+use crate::egress::TlsSettings;
+use crate::error::{CallError, CloudError};
+use crate::keyvalue::SharedKv;
+use crate::policy::{EgressPolicy, Limits};
+use crate::state::HostState;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
+
+/// How often the epoch advances: the granularity of the CPU budget.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Engine-wide settings: they bound every connector loaded into the engine.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Instances alive at once (calls in flight across all connectors).
+    pub max_instances: u32,
+    /// The largest linear memory any connector may get (per-connector limits are lower or equal).
+    pub max_memory_bytes: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            max_instances: 256,
+            max_memory_bytes: 256 << 20,
+        }
+    }
+}
+
+/// The shared wasmtime machinery.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    linker: Arc<Linker<HostState>>,
+    settings: EngineSettings,
+    /// Bounds calls in flight to the pool's size, so a burst waits instead of failing.
+    slots: Arc<tokio::sync::Semaphore>,
+    cache: Option<crate::cache::CompileCache>,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl Runtime {
+    pub fn new(settings: EngineSettings) -> anyhow::Result<Self> {
+        let engine = Engine::new(&engine_config(&settings))
+            .map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))?;
+        start_epoch_ticker(&engine);
+        let mut linker = Linker::<HostState>::new(&engine);
+        add_to_linker(&mut linker)
+            .map_err(|e| anyhow::anyhow!("cannot set up the host capabilities: {e:#}"))?;
+        Ok(Runtime {
+            engine,
+            linker: Arc::new(linker),
+            slots: Arc::new(tokio::sync::Semaphore::new(settings.max_instances as usize)),
+            settings,
+            cache: None,
+            metrics: Arc::default(),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
+    }
+
+    /// Keeps precompiled components in `cache` from now on.
+    pub fn with_cache(mut self, cache: crate::cache::CompileCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Compiles a component (wasm bytes) without loading it, through the cache if any.
+    pub fn compile(&self, bytes: &[u8]) -> anyhow::Result<Component> {
+        match &self.cache {
+            Some(cache) => Ok(cache.get_or_compile(&self.engine, bytes)?.0),
+            None => Component::new(&self.engine, bytes)
+                .map_err(|e| anyhow::anyhow!("not a valid WebAssembly component: {e:#}")),
+        }
+    }
+
+    /// Links a compiled component against the host capabilities and checks it exports the
+    /// `cloud-connector` world. Nothing of the guest runs yet.
+    pub fn prepare(
+        &self,
+        component: &Component,
+        spec: ConnectorSpec,
+        digest: String,
+    ) -> anyhow::Result<Connector> {
+        let pre = self.linker.instantiate_pre(component).map_err(|e| {
+            anyhow::anyhow!(
+                "the component needs something the host does not provide (only wasi:http, wasi:config, wasi:keyvalue and basic WASI are offered): {e:#}"
+            )
+        })?;
+        let pre = CloudConnectorPre::new(pre).map_err(|e| {
+            anyhow::anyhow!(
+                "the component does not implement the slipstream:connector/cloud-connector world: {e:#}"
+            )
+        })?;
+        if spec.limits.memory_bytes > self.settings.max_memory_bytes {
+            anyhow::bail!(
+                "connector `{}` asks for {} MiB of memory but the engine allows at most {} MiB",
+                spec.name,
+                spec.limits.memory_bytes >> 20,
+                self.settings.max_memory_bytes >> 20
+            );
+        }
+        let config = spec.config.clone();
+        let secrets = spec.secrets();
+        Ok(Connector {
+            inner: Arc::new(ConnectorInner {
+                name: Arc::from(spec.name.as_str()),
+                digest,
+                pre,
+                config: Arc::new(config),
+                secrets,
+                policy: Arc::new(spec.egress),
+                http_client: crate::http_client::HttpClient::new(&spec.tls)
+                    .map_err(|e| anyhow::anyhow!("connector `{}`: {e:#}", spec.name))?,
+                limits: spec.limits,
+                kv: SharedKv::default(),
+                slots: self.slots.clone(),
+                engine: self.engine.clone(),
+                metrics: self.metrics.clone(),
+            }),
+        })
+    }
+
+    /// Compile + prepare in one step.
+    pub fn load(&self, bytes: &[u8], spec: ConnectorSpec) -> anyhow::Result<Connector> {
+        let component = self.compile(bytes)?;
+        self.prepare(&component, spec, digest(bytes))
+    }
+}
+
+/// The SHA-256 of a component's bytes, hex.
+pub fn digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn engine_config(settings: &EngineSettings) -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    let n = settings.max_instances;
+    pool.total_component_instances(n);
+    // A Rust component is one core module plus a few small shims.
+    pool.total_core_instances(n * 8);
+    pool.total_memories(n * 2);
+    pool.total_tables(n * 8);
+    pool.max_memories_per_component(4);
+    pool.max_tables_per_component(16);
+    pool.max_memory_size(settings.max_memory_bytes);
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawn the epoch thread");
+}
+
+/// One `add_to_linker` per capability the host offers; nothing else is importable.
+fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    wasmtime_wasi_config::add_to_linker(linker, |s| WasiConfig::from(&s.config))?;
+    crate::keyvalue::add_to_linker(linker, HostState::kv_view)?;
+    Ok(())
+}
+
+/// What a connector is given: its configuration and its sandbox.
+#[derive(Debug, Clone)]
+pub struct ConnectorSpec {
+    pub name: String,
+    /// The wasi:config values (e.g. `auth_url`, `token`, `project`).
+    pub config: BTreeMap<String, String>,
+    /// Keys of `config` whose values are secret (redacted from anything the host prints).
+    pub secret_keys: Vec<String>,
+    pub egress: EgressPolicy,
+    pub tls: TlsSettings,
+    pub limits: Limits,
+}
+
+impl ConnectorSpec {
+    fn secrets(&self) -> Vec<String> {
+        self.secret_keys
+            .iter()
+            .filter_map(|k| self.config.get(k))
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .collect()
+    }
+}
+
+/// A loaded connector: compiled, linked, type-checked. Cheap to clone.
+#[derive(Clone)]
+pub struct Connector {
+    inner: Arc<ConnectorInner>,
+}
+
+struct ConnectorInner {
+    name: Arc<str>,
+    digest: String,
+    pre: CloudConnectorPre<HostState>,
+    config: Arc<BTreeMap<String, String>>,
+    secrets: Vec<String>,
+    policy: Arc<EgressPolicy>,
+    http_client: crate::http_client::HttpClient,
+    limits: Limits,
+    kv: SharedKv,
+    slots: Arc<tokio::sync::Semaphore>,
+    engine: Engine,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// A boxed guest-call future borrowing the instance and the store.
+pub type GuestFuture<'a, T> =
+    Pin<Box<dyn Future<Output = wasmtime::Result<Result<T, types::Error>>> + Send + 'a>>;
+
+impl Connector {
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// SHA-256 of the component's bytes.
+    pub fn digest(&self) -> &str {
+        &self.inner.digest
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub fn egress(&self) -> &EgressPolicy {
+        &self.inner.policy
+    }
+
+    /// Replaces every secret (the token…) in `text` by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, &self.inner.secrets)
+    }
+
+    /// Runs one guest operation in a fresh instance under the connector's limits.
+    ///
+    /// `f` receives the instance and its store and returns the generated `call_*` future.
+    pub async fn call<T, F>(&self, op: &'static str, f: F) -> Result<T, CallError>
+    where
+        F: for<'a> FnOnce(&'a CloudConnector, &'a mut Store<HostState>) -> GuestFuture<'a, T>,
+    {
+        let inner = &*self.inner;
+        let labels = crate::metrics::CallLabels {
+            connector: inner.name.to_string(),
+            op: op.to_string(),
+        };
+        let connector_label = crate::metrics::ConnectorLabels {
+            connector: inner.name.to_string(),
+        };
+        let in_flight = inner
+            .metrics
+            .in_flight
+            .get_or_create(&connector_label)
+            .clone();
+        in_flight.inc();
+        // Decrements even if the caller drops this future midway.
+        let _in_flight = scopeguard(move || {
+            in_flight.dec();
+        });
+        let _slot = inner.slots.acquire().await.expect("semaphore never closed");
+        let limits = &inner.limits;
+        let cpu_ticks_max = (limits.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let state = HostState::new(
+            inner.name.clone(),
+            inner.policy.clone(),
+            inner.http_client.clone(),
+            inner
+                .config
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<WasiConfigVariables>(),
+            inner.kv.clone(),
+            limits.memory_bytes,
+            cpu_ticks_max,
+        );
+        let incidents = state.hooks.incidents.clone();
+        let mut store = Store::new(&inner.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        // The deadline fires each tick the guest is *executing*; counting them measures CPU,
+        // not time spent waiting on HTTP (the wall-clock timeout below covers that).
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            state.cpu_ticks += 1;
+            if state.cpu_ticks > state.cpu_ticks_max {
+                state.cpu_exhausted = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(limits.wall_time, async {
+            let instance = inner.pre.instantiate_async(&mut store).await.map_err(|e| {
+                CallError::Instantiate {
+                    connector: inner.name.to_string(),
+                    op,
+                    message: format!("{e:#}"),
+                }
+            })?;
+            f(&instance, &mut store)
+                .await
+                .map_err(|trap| self.classify_trap(op, &store, trap))
+        })
+        .await;
+        let outcome = match result {
+            Err(_elapsed) => Err(CallError::Timeout {
+                connector: inner.name.to_string(),
+                op,
+                limit: limits.wall_time,
+            }),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(Err(cloud))) => {
+                let mut cloud = CloudError::from(cloud);
+                cloud.message = self.redact(&cloud.message);
+                let incidents = incidents.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(rule) = incidents.denied.first() {
+                    cloud.message.push_str(&format!(
+                        " (the host denied a request to {rule}: add \"{rule}\" to the connector's allowed_hosts if it is legitimate)"
+                    ));
+                }
+                if let Some((host, detail)) = incidents.untrusted.first() {
+                    cloud.message.push_str(&format!(
+                        " (the TLS certificate of {host} is not trusted: {detail}. If this cloud uses its own CA, put the CA certificate (PEM) in a file and set `ca_certs` to it in the cloud's configuration)"
+                    ));
+                }
+                Err(CallError::Cloud(cloud))
+            }
+            Ok(Ok(Ok(value))) => Ok(value),
+        };
+        self.forward_stderr(op, &store);
+        let elapsed = started.elapsed();
+        let m = &inner.metrics;
+        m.calls.get_or_create(&labels).inc();
+        m.latency
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        if let Err(e) = &outcome {
+            m.errors
+                .get_or_create(&crate::metrics::ErrorLabels {
+                    connector: labels.connector.clone(),
+                    op: labels.op.clone(),
+                    kind: e.label().to_string(),
+                })
+                .inc();
+            if !matches!(e, CallError::Cloud(_)) {
+                m.traps.get_or_create(&connector_label).inc();
+            }
+        }
+        match &outcome {
+            Ok(_) => tracing::debug!(connector = %inner.name, op, ?elapsed, "call ok"),
+            Err(e) => {
+                tracing::debug!(connector = %inner.name, op, ?elapsed, error = %e, "call failed")
+            }
+        }
+        outcome
+    }
+
+    fn classify_trap(
+        &self,
+        op: &'static str,
+        store: &Store<HostState>,
+        trap: wasmtime::Error,
+    ) -> CallError {
+        let connector = self.inner.name.to_string();
+        let state = store.data();
+        if state.cpu_exhausted {
+            return CallError::CpuBudget {
+                connector,
+                op,
+                limit: self.inner.limits.cpu_time,
+            };
+        }
+        if state.limiter.hit {
+            return CallError::Memory {
+                connector,
+                op,
+                limit_bytes: self.inner.limits.memory_bytes,
+            };
+        }
+        let mut message = match trap.downcast_ref::<wasmtime::Trap>() {
+            Some(t) => format!("{t}"),
+            None => format!("{trap:#}"),
+        };
+        // A Rust guest prints its panic message to stderr before aborting.
+        // Rust's panic report is "thread … panicked at FILE:LINE:COL:" then the message.
+        let stderr = String::from_utf8_lossy(&state.stderr.contents()).to_string();
+        if let Some(at) = stderr.rfind("panicked at") {
+            let report: String = stderr[at..]
+                .lines()
+                .take(2)
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let report: String = report.chars().take(500).collect();
+            message = format!("{message}; the guest {report}");
+        }
+        CallError::Trap {
+            connector,
+            op,
+            message: self.redact(&message),
+        }
+    }
+
+    fn forward_stderr(&self, op: &'static str, store: &Store<HostState>) {
+        let bytes = store.data().stderr.contents();
+        if bytes.is_empty() {
+            return;
+        }
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            tracing::debug!(target: "guest", connector = %self.inner.name, op, "{}", self.redact(line));
+        }
+    }
+
+    /// The connector's static facts (runs the guest, touches no network).
+    pub async fn info(&self) -> Result<types::ConnectorInfo, CallError> {
+        self.call("info", |c, s| {
+            Box::pin(async move {
+                c.slipstream_connector_connector()
+                    .call_info(s)
+                    .await
+                    .map(Ok)
+            })
+        })
+        .await
+    }
+}
+
+/// Replaces each secret by `[redacted]`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if s.len() >= 4 && out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "[redacted]");
+        }
+    }
+    out
+}
+
+/// Runs `f` when dropped.
+fn scopeguard(f: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
+}

@@ -1,0 +1,240 @@
+//! Turns the configuration into a running connector: picks the cloud (configured, from the
+//! environment, from `~/.kamakirc`, or the embedded simulator) and loads the component.
+
+use crate::client::Client;
+use crate::config::{self, HostConfig};
+use crate::egress::TlsSettings;
+use crate::policy::EgressPolicy;
+use crate::runtime::{ConnectorSpec, EngineSettings, Runtime};
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where the credentials came from (shown to the user, never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudSource {
+    ConfigFile,
+    Environment,
+    Kamakirc(PathBuf),
+    Simulator { state_file: PathBuf },
+}
+
+/// A ready-to-use connector and whatever keeps it alive (the embedded simulator).
+pub struct Session {
+    pub runtime: Runtime,
+    pub client: Client,
+    pub source: CloudSource,
+    /// The in-process simulator, when no cloud is configured. Dropped last.
+    pub simulator: Option<okeanos_sim::RunningSim>,
+}
+
+impl Session {
+    /// Shuts the embedded simulator down cleanly (its state is saved).
+    pub async fn close(self) {
+        if let Some(sim) = self.simulator {
+            sim.shutdown().await;
+        }
+    }
+}
+
+/// The cloud settings after every source was considered.
+struct Cloud {
+    auth_url: String,
+    token: String,
+    project: Option<String>,
+    disk_template: Option<String>,
+    allowed_hosts: Vec<String>,
+    ca_certs: Option<PathBuf>,
+    source: CloudSource,
+}
+
+/// Opens a session for the built-in (or `component_override`) connector.
+pub async fn open(
+    config: &HostConfig,
+    component_override: Option<&Path>,
+) -> anyhow::Result<Session> {
+    let runtime = Runtime::new(EngineSettings {
+        max_instances: config.engine.max_instances,
+        max_memory_bytes: config.engine.max_memory_mb << 20,
+    })?;
+    let (cloud, simulator) = match configured_cloud(config)? {
+        Some(cloud) => (cloud, None),
+        None => start_simulator(config).await?,
+    };
+    let spec = okeanos_spec(config, &cloud)?;
+    let connector = match component_override {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read component {}", path.display()))?;
+            runtime.load(&bytes, spec)
+        }
+        None => runtime.load(crate::OKEANOS_COMPONENT, spec),
+    }
+    .context("cannot load the connector")?;
+    Ok(Session {
+        runtime,
+        client: Client::new(connector),
+        source: cloud.source,
+        simulator,
+    })
+}
+
+/// The built-in ~Okeanos connector, configured but not loaded: its spec, where its
+/// credentials came from, and the embedded simulator when no cloud is configured.
+/// Serve mode registers the spec under the name `okeanos` in its own [`crate::registry::Registry`].
+pub struct OkeanosCloud {
+    pub spec: ConnectorSpec,
+    pub source: CloudSource,
+    /// The in-process simulator, when no cloud is configured: keep it alive while serving.
+    pub simulator: Option<okeanos_sim::RunningSim>,
+}
+
+/// Picks the cloud like [`open`] does (starting the simulator if needed) and returns the
+/// connector's spec without loading the component.
+pub async fn okeanos_cloud(config: &HostConfig) -> anyhow::Result<OkeanosCloud> {
+    let (cloud, simulator) = match configured_cloud(config)? {
+        Some(cloud) => (cloud, None),
+        None => start_simulator(config).await?,
+    };
+    let spec = okeanos_spec(config, &cloud)?;
+    Ok(OkeanosCloud {
+        spec,
+        source: cloud.source,
+        simulator,
+    })
+}
+
+fn okeanos_spec(config: &HostConfig, cloud: &Cloud) -> anyhow::Result<ConnectorSpec> {
+    let mut values = BTreeMap::new();
+    values.insert("auth_url".to_string(), cloud.auth_url.clone());
+    values.insert("token".to_string(), cloud.token.clone());
+    if let Some(p) = &cloud.project {
+        values.insert("project".to_string(), p.clone());
+    }
+    if let Some(t) = &cloud.disk_template {
+        values.insert("disk_template".to_string(), t.clone());
+    }
+    let egress = EgressPolicy::parse(&cloud.allowed_hosts).context("in [cloud] allowed_hosts")?;
+    let tls =
+        TlsSettings {
+            extra_ca_pem: match &cloud.ca_certs {
+                Some(path) => Some(std::fs::read(path).with_context(|| {
+                    format!("cannot read the ca_certs bundle {}", path.display())
+                })?),
+                None => None,
+            },
+        };
+    Ok(ConnectorSpec {
+        name: "okeanos".into(),
+        config: values,
+        secret_keys: vec!["token".into()],
+        egress,
+        tls,
+        limits: config.limits.to_limits(),
+    })
+}
+
+/// `[cloud]` in the file, else `OKEANOS_TOKEN` (+ `OKEANOS_AUTH_URL`), else `~/.kamakirc`.
+fn configured_cloud(config: &HostConfig) -> anyhow::Result<Option<Cloud>> {
+    let env_token = std::env::var("OKEANOS_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    let env_url = std::env::var("OKEANOS_AUTH_URL")
+        .ok()
+        .filter(|t| !t.is_empty());
+    let file = config.cloud.clone();
+    let (auth_url, token, source) = match (&file, env_token) {
+        (Some(c), env_token)
+            if c.token.is_some() || env_token.is_some() || c.auth_url.is_some() =>
+        {
+            let token = c.token.clone().or(env_token).context(
+                "[cloud] has no token: set `token` in the configuration file or OKEANOS_TOKEN in the environment",
+            )?;
+            let url = c
+                .auth_url
+                .clone()
+                .or(env_url)
+                .unwrap_or_else(|| config::OKEANOS_AUTH_URL.to_string());
+            (url, token, CloudSource::ConfigFile)
+        }
+        (_, Some(token)) => (
+            env_url.unwrap_or_else(|| config::OKEANOS_AUTH_URL.to_string()),
+            token,
+            CloudSource::Environment,
+        ),
+        _ => match dirs::home_dir().map(|h| h.join(".kamakirc")) {
+            Some(path) => match config::kamakirc_credentials(&path) {
+                Some((url, token)) => (url, token, CloudSource::Kamakirc(path)),
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        },
+    };
+    let file = file.unwrap_or_default();
+    let allowed_hosts = match file.allowed_hosts {
+        Some(hosts) => hosts,
+        None => config::default_allowed_hosts(&auth_url)?,
+    };
+    Ok(Some(Cloud {
+        auth_url,
+        token,
+        project: file.project,
+        disk_template: file.disk_template,
+        allowed_hosts,
+        ca_certs: file.ca_certs,
+        source,
+    }))
+}
+
+/// The default place of the embedded simulator's state.
+pub fn default_sim_state_file() -> PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("connector-host")
+        .join("okeanos-sim.json")
+}
+
+async fn start_simulator(
+    config: &HostConfig,
+) -> anyhow::Result<(Cloud, Option<okeanos_sim::RunningSim>)> {
+    let state_file = config
+        .simulator
+        .state_file
+        .clone()
+        .unwrap_or_else(default_sim_state_file);
+    if let Some(dir) = state_file.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the simulator state dir {}", dir.display()))?;
+    }
+    let mut sim_config = okeanos_sim::SimConfig {
+        state_file: Some(state_file.clone()),
+        ..Default::default()
+    };
+    let build = config
+        .simulator
+        .build_time
+        .unwrap_or(std::time::Duration::from_secs(3));
+    sim_config.timings = okeanos_sim::Timings::uniform(std::time::Duration::from_secs(1));
+    sim_config.timings.build = build;
+    let sim = okeanos_sim::spawn(sim_config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .context("cannot start the embedded ~Okeanos simulator")?;
+    eprintln!(
+        "no cloud configured: using the embedded ~Okeanos simulator (state in {}); set [cloud] in {} or OKEANOS_TOKEN to use the real ~Okeanos",
+        state_file.display(),
+        config::default_path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the configuration file".into())
+    );
+    let cloud = Cloud {
+        auth_url: sim.auth_url(),
+        token: sim.token(),
+        project: None,
+        disk_template: None,
+        allowed_hosts: vec![format!("http://{}", sim.addr())],
+        ca_certs: None,
+        source: CloudSource::Simulator { state_file },
+    };
+    Ok((cloud, Some(sim)))
+}

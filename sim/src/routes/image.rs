@@ -1,0 +1,363 @@
+//! Plankton routes (`/image/v1.0`): list, register, read as headers, update (publish),
+//! delete, members. Wrong methods answer 405 with an empty body.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::{AppState, Auth, JsonBody, empty, iso, not_allowed_empty, query_param};
+use crate::backend::image::RegisterImage;
+use crate::backend::model::{Image, ImageStatus};
+use crate::error::{ApiError, ApiResult};
+
+const P: &str = "/image/v1.0";
+
+/// Plankton routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{P}/images/"),
+            get(list_images)
+                .post(register)
+                .fallback(not_allowed_empty("GET, POST")),
+        )
+        .route(
+            &format!("{P}/images"),
+            get(list_images)
+                .post(register)
+                .fallback(not_allowed_empty("GET, POST")),
+        )
+        .route(
+            &format!("{P}/images/detail"),
+            get(list_images_detail).fallback(not_allowed_empty("GET")),
+        )
+        .route(
+            &format!("{P}/images/{{id}}"),
+            get(get_image)
+                .put(update_image)
+                .delete(delete_image)
+                .fallback(not_allowed_empty("GET, HEAD, PUT, DELETE")),
+        )
+        .route(
+            &format!("{P}/images/{{id}}/members"),
+            get(list_members)
+                .put(replace_members)
+                .fallback(not_allowed_empty("GET, PUT")),
+        )
+        .route(
+            &format!("{P}/images/{{id}}/members/{{member}}"),
+            axum::routing::put(add_member)
+                .delete(remove_member)
+                .fallback(not_allowed_empty("PUT, DELETE")),
+        )
+}
+
+fn status(img: &Image) -> &'static str {
+    match img.status {
+        ImageStatus::Saving => "SAVING",
+        ImageStatus::Active => "AVAILABLE",
+        ImageStatus::Error => "ERROR",
+        ImageStatus::Deleted => "DELETED",
+    }
+}
+
+/// The Plankton record of an image.
+pub fn image_view(img: &Image, detail: bool) -> Value {
+    if !detail {
+        return json!({
+            "id": img.id, "name": img.name, "container_format": img.container_format,
+            "disk_format": img.disk_format, "size": img.size, "status": status(img),
+        });
+    }
+    json!({
+        "id": img.id,
+        "name": img.name,
+        "status": status(img),
+        "is_public": img.is_public,
+        "is_snapshot": img.snapshot.is_some(),
+        "owner": img.owner,
+        "created_at": iso(&img.created),
+        "updated_at": iso(&img.updated),
+        "deleted_at": if img.status == ImageStatus::Deleted { iso(&img.updated) } else { String::new() },
+        "disk_format": img.disk_format,
+        "container_format": img.container_format,
+        "size": img.size,
+        "checksum": format!("{:064x}", fxhash(&img.id)),
+        "location": img.location,
+        "properties": img.properties,
+    })
+}
+
+fn fxhash(s: &str) -> u128 {
+    s.bytes().fold(0xcbf29ce484222325u128, |h, b| {
+        (h ^ b as u128).wrapping_mul(0x100000001b3)
+    })
+}
+
+fn image_headers(img: &Image) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let mut put = |k: String, v: String| {
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::from_str(&v)) {
+            h.insert(k, v);
+        }
+    };
+    put("x-image-meta-id".into(), img.id.clone());
+    put("x-image-meta-name".into(), img.name.clone());
+    put("x-image-meta-status".into(), status(img).into());
+    put("x-image-meta-is-public".into(), img.is_public.to_string());
+    put("x-image-meta-owner".into(), img.owner.clone());
+    put("x-image-meta-size".into(), img.size.to_string());
+    put("x-image-meta-disk-format".into(), img.disk_format.clone());
+    put(
+        "x-image-meta-container-format".into(),
+        img.container_format.clone(),
+    );
+    put("x-image-meta-location".into(), img.location.clone());
+    put("x-image-meta-created-at".into(), iso(&img.created));
+    put("x-image-meta-updated-at".into(), iso(&img.updated));
+    put(
+        "x-image-meta-is-snapshot".into(),
+        img.snapshot.is_some().to_string(),
+    );
+    for (k, v) in &img.properties {
+        put(
+            format!("x-image-meta-property-{}", k.to_ascii_lowercase()),
+            v.clone(),
+        );
+    }
+    h
+}
+
+fn with_headers(mut r: Response, h: HeaderMap) -> Response {
+    r.headers_mut().extend(h);
+    r
+}
+
+async fn list_images(st: State<AppState>, a: Auth, q: RawQuery) -> ApiResult<Response> {
+    list(st, a, q, false)
+}
+
+async fn list_images_detail(st: State<AppState>, a: Auth, q: RawQuery) -> ApiResult<Response> {
+    list(st, a, q, true)
+}
+
+fn list(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    RawQuery(q): RawQuery,
+    detail: bool,
+) -> ApiResult<Response> {
+    let q = q.as_deref();
+    let name = query_param(q, "name");
+    let disk_format = query_param(q, "disk_format");
+    let container_format = query_param(q, "container_format");
+    let status_f = query_param(q, "status");
+    let size_min = query_param(q, "size_min").and_then(|s| s.parse::<u64>().ok());
+    let size_max = query_param(q, "size_max").and_then(|s| s.parse::<u64>().ok());
+    let sort_key = query_param(q, "sort_key").unwrap_or_else(|| "created_at".into());
+    let sort_dir = query_param(q, "sort_dir").unwrap_or_else(|| "desc".into());
+    if ![
+        "id",
+        "name",
+        "status",
+        "size",
+        "disk_format",
+        "container_format",
+        "created_at",
+        "updated_at",
+    ]
+    .contains(&sort_key.as_str())
+    {
+        return Err(ApiError::bad("Invalid sort_key"));
+    }
+    if sort_dir != "asc" && sort_dir != "desc" {
+        return Err(ApiError::bad("Invalid sort_dir"));
+    }
+    let mut imgs: Vec<Image> = st.backend.read(|c| {
+        c.images_of(&u.uuid, None)
+            .filter(|i| name.as_ref().is_none_or(|n| &i.name == n))
+            .filter(|i| disk_format.as_ref().is_none_or(|n| &i.disk_format == n))
+            .filter(|i| {
+                container_format
+                    .as_ref()
+                    .is_none_or(|n| &i.container_format == n)
+            })
+            .filter(|i| {
+                status_f
+                    .as_ref()
+                    .is_none_or(|s| status(i).eq_ignore_ascii_case(s))
+            })
+            .filter(|i| size_min.is_none_or(|m| i.size >= m))
+            .filter(|i| size_max.is_none_or(|m| i.size <= m))
+            .cloned()
+            .collect()
+    });
+    imgs.sort_by(|a, b| {
+        let o = match sort_key.as_str() {
+            "id" => a.id.cmp(&b.id),
+            "name" => a.name.cmp(&b.name),
+            "status" => status(a).cmp(status(b)),
+            "size" => a.size.cmp(&b.size),
+            "disk_format" => a.disk_format.cmp(&b.disk_format),
+            "container_format" => a.container_format.cmp(&b.container_format),
+            "updated_at" => a.updated.cmp(&b.updated),
+            _ => a.created.cmp(&b.created),
+        };
+        if sort_dir == "asc" { o } else { o.reverse() }
+    });
+    let list: Vec<Value> = imgs.iter().map(|i| image_view(i, detail)).collect();
+    Ok(super::json(StatusCode::OK, &json!({"images": list})))
+}
+
+fn header(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}
+
+fn properties(h: &HeaderMap) -> BTreeMap<String, String> {
+    h.iter()
+        .filter_map(|(k, v)| {
+            let k = k.as_str().strip_prefix("x-image-meta-property-")?;
+            Some((k.to_ascii_uppercase(), v.to_str().ok()?.to_string()))
+        })
+        .collect()
+}
+
+fn parse_bool(s: &str) -> ApiResult<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ApiError::bad(format!("Invalid boolean value '{s}'"))),
+    }
+}
+
+async fn register(State(st): State<AppState>, Auth(u): Auth, h: HeaderMap) -> ApiResult<Response> {
+    let req = RegisterImage {
+        name: header(&h, "x-image-meta-name").unwrap_or_default(),
+        location: header(&h, "x-image-meta-location")
+            .ok_or_else(|| ApiError::bad("Missing location (X-Image-Meta-Location)"))?,
+        disk_format: header(&h, "x-image-meta-disk-format"),
+        container_format: header(&h, "x-image-meta-container-format"),
+        is_public: header(&h, "x-image-meta-is-public")
+            .map(|s| parse_bool(&s))
+            .transpose()?
+            .unwrap_or(false),
+        size: header(&h, "x-image-meta-size").and_then(|s| s.parse().ok()),
+        properties: properties(&h),
+    };
+    let img = st.backend.write(|c| {
+        let id = c.register_image(&u.uuid, req)?;
+        c.image(&u.uuid, &id).cloned()
+    })?;
+    Ok(with_headers(
+        super::json(StatusCode::OK, &json!({"image": image_view(&img, true)})),
+        image_headers(&img),
+    ))
+}
+
+async fn get_image(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let img = st.backend.read(|c| c.image(&u.uuid, &id).cloned())?;
+    Ok(with_headers(
+        super::json(StatusCode::OK, &json!({"image": image_view(&img, true)})),
+        image_headers(&img),
+    ))
+}
+
+async fn update_image(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> ApiResult<Response> {
+    let name = header(&h, "x-image-meta-name");
+    let is_public = header(&h, "x-image-meta-is-public")
+        .map(|s| parse_bool(&s))
+        .transpose()?;
+    let props = properties(&h);
+    let props = (!props.is_empty()).then_some(props);
+    let img = st.backend.write(|c| {
+        c.update_image(&u.uuid, &id, name, is_public, props)?;
+        c.image(&u.uuid, &id).cloned()
+    })?;
+    Ok(with_headers(
+        super::json(StatusCode::OK, &json!({"image": image_view(&img, true)})),
+        image_headers(&img),
+    ))
+}
+
+async fn delete_image(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    st.backend.write(|c| c.delete_image(&u.uuid, &id))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn list_members(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let members = st
+        .backend
+        .read(|c| c.image(&u.uuid, &id).map(|i| i.members.clone()))?;
+    let list: Vec<Value> = members
+        .iter()
+        .map(|m| json!({"member_id": m, "can_share": false}))
+        .collect();
+    Ok(super::json(StatusCode::OK, &json!({"members": list})))
+}
+
+async fn replace_members(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let list = b
+        .get("memberships")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::bad("Malformed request: missing 'memberships'"))?
+        .iter()
+        .map(|m| {
+            m.get("member_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::bad("Malformed membership"))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    st.backend
+        .write(|c| c.set_image_members(&u.uuid, &id, None, Some(list)))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn add_member(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path((id, m)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    st.backend
+        .write(|c| c.set_image_members(&u.uuid, &id, Some((&m, true)), None))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn remove_member(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path((id, m)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    st.backend
+        .write(|c| c.set_image_members(&u.uuid, &id, Some((&m, false)), None))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}

@@ -1,0 +1,99 @@
+//! Shared harness of the end-to-end tests: a simulator on a real socket, the real guest
+//! component loaded into wasmtime through the host library, talking over real HTTP.
+
+use connector_host::cache::CompileCache;
+use connector_host::client::Client;
+use connector_host::egress::TlsSettings;
+use connector_host::orchestrate::wait::Poll;
+use connector_host::policy::{EgressPolicy, Limits};
+use connector_host::runtime::{ConnectorSpec, EngineSettings, Runtime};
+use okeanos_sim::{RunningSim, SimConfig, Timings};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A simulator plus a connector pointed at it.
+pub struct Harness {
+    pub sim: RunningSim,
+    pub runtime: Runtime,
+    pub client: Client,
+}
+
+/// Quick transitions so a test waits milliseconds, not seconds.
+pub fn fast_timings() -> Timings {
+    Timings::uniform(Duration::from_millis(150))
+}
+
+pub fn fast_poll() -> Poll {
+    Poll::new(Duration::from_millis(100), Duration::from_secs(20))
+}
+
+pub async fn start_sim(config: SimConfig) -> RunningSim {
+    okeanos_sim::spawn(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts")
+}
+
+/// The spec of the okeanos connector for a simulator at `sim`.
+pub fn okeanos_spec(sim: &RunningSim) -> ConnectorSpec {
+    let mut config = BTreeMap::new();
+    config.insert("auth_url".to_string(), sim.auth_url());
+    config.insert("token".to_string(), sim.token());
+    ConnectorSpec {
+        name: "okeanos".into(),
+        config,
+        secret_keys: vec!["token".into()],
+        egress: EgressPolicy::parse(&[format!("http://{}", sim.addr())]).unwrap(),
+        tls: TlsSettings::default(),
+        limits: Limits::default(),
+    }
+}
+
+/// A runtime whose compiled components are cached on disk: the ~2 s compile of a debug build
+/// happens once per test run, not once per test.
+pub fn runtime() -> Runtime {
+    let cache = CompileCache::new(std::env::temp_dir().join("connector-host-test-components"))
+        .expect("cache dir");
+    Runtime::new(EngineSettings {
+        max_instances: 128,
+        ..Default::default()
+    })
+    .expect("engine")
+    .with_cache(cache)
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        Self::with_config(SimConfig {
+            timings: fast_timings(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    pub async fn with_config(config: SimConfig) -> Self {
+        let sim = start_sim(config).await;
+        let runtime = runtime();
+        let connector = runtime
+            .load(connector_host::OKEANOS_COMPONENT, okeanos_spec(&sim))
+            .expect("the okeanos component loads");
+        Harness {
+            sim,
+            runtime,
+            client: Client::new(connector),
+        }
+    }
+
+    /// Another client on the same simulator with a changed spec.
+    pub fn client_with(&self, change: impl FnOnce(&mut ConnectorSpec)) -> Client {
+        let mut spec = okeanos_spec(&self.sim);
+        change(&mut spec);
+        Client::new(
+            self.runtime
+                .load(connector_host::OKEANOS_COMPONENT, spec)
+                .expect("component loads"),
+        )
+    }
+}
+
+/// The test component that misbehaves on demand (wasi:config key `mode`).
+pub static MISBEHAVING_COMPONENT: &[u8] = include_bytes!(env!("MISBEHAVING_COMPONENT_PATH"));

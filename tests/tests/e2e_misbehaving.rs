@@ -1,0 +1,121 @@
+//! Components that misbehave — loop forever, allocate without bound, call a forbidden host,
+//! panic, return garbage — each get a clear error, while the host keeps serving others.
+
+use connector_host::client::Client;
+use connector_host::error::CallError;
+use connector_host::policy::{EgressPolicy, Limits};
+use connector_host::runtime::ConnectorSpec;
+use e2e_tests::{Harness, MISBEHAVING_COMPONENT};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn misbehaving(h: &Harness, mode: &str) -> Client {
+    let spec = ConnectorSpec {
+        name: format!("misbehaving-{mode}"),
+        config: BTreeMap::from([
+            ("mode".to_string(), mode.to_string()),
+            ("token".to_string(), "secret-token-1234".to_string()),
+        ]),
+        secret_keys: vec!["token".into()],
+        egress: EgressPolicy::default(),
+        tls: Default::default(),
+        limits: Limits {
+            memory_bytes: 32 << 20,
+            cpu_time: Duration::from_millis(500),
+            wall_time: Duration::from_secs(3),
+        },
+    };
+    Client::new(h.runtime.load(MISBEHAVING_COMPONENT, spec).expect("loads"))
+}
+
+/// The okeanos connector on the same runtime still answers.
+async fn host_still_serves(h: &Harness) {
+    let flavors = h
+        .client
+        .list_flavors()
+        .await
+        .expect("the host keeps serving");
+    assert!(!flavors.is_empty());
+}
+
+#[tokio::test]
+async fn an_endless_loop_hits_the_cpu_budget() {
+    let h = Harness::new().await;
+    let started = std::time::Instant::now();
+    let e = misbehaving(&h, "loop").list_flavors().await.unwrap_err();
+    assert!(matches!(e, CallError::CpuBudget { .. }), "{e}");
+    assert!(e.to_string().contains("CPU budget"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped near its budget"
+    );
+    host_still_serves(&h).await;
+}
+
+#[tokio::test]
+async fn unbounded_allocation_hits_the_memory_limit() {
+    let h = Harness::new().await;
+    let e = misbehaving(&h, "alloc").list_flavors().await.unwrap_err();
+    assert!(matches!(e, CallError::Memory { .. }), "{e}");
+    assert!(e.to_string().contains("32 MiB"), "{e}");
+    host_still_serves(&h).await;
+}
+
+#[tokio::test]
+async fn a_panic_is_a_trap_with_the_panic_message() {
+    let h = Harness::new().await;
+    let e = misbehaving(&h, "panic").list_flavors().await.unwrap_err();
+    assert!(matches!(e, CallError::Trap { .. }), "{e}");
+    assert!(e.to_string().contains("deliberate panic"), "{e}");
+    host_still_serves(&h).await;
+    // And the same connector serves its next call in a fresh instance.
+    let e = misbehaving(&h, "panic").list_images().await.unwrap_err();
+    assert!(matches!(e, CallError::Trap { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_forbidden_host_is_denied() {
+    let h = Harness::new().await;
+    let e = misbehaving(&h, "forbidden-host")
+        .list_flavors()
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("forbidden.example"), "{msg}");
+    assert!(msg.contains("allowed_hosts"), "{msg}");
+    host_still_serves(&h).await;
+}
+
+#[tokio::test]
+async fn a_blocked_guest_hits_the_wall_clock_deadline() {
+    let h = Harness::new().await;
+    let e = misbehaving(&h, "sleep").list_flavors().await.unwrap_err();
+    assert!(matches!(e, CallError::Timeout { .. }), "{e}");
+    host_still_serves(&h).await;
+}
+
+#[tokio::test]
+async fn garbage_results_do_not_crash_the_host() {
+    let h = Harness::new().await;
+    let c = misbehaving(&h, "garbage");
+    let flavors = c
+        .list_flavors()
+        .await
+        .expect("well-typed garbage is still a value");
+    assert!(flavors.iter().any(|f| f.id.is_empty()));
+    let vms = c.list_vms(vec![]).await.expect("a big answer is fine");
+    assert_eq!(vms.len(), 10_000);
+    host_still_serves(&h).await;
+}
+
+#[tokio::test]
+async fn secrets_in_guest_errors_are_redacted() {
+    let h = Harness::new().await;
+    let e = misbehaving(&h, "echo-config")
+        .get_vm("1".into())
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(!msg.contains("secret-token-1234"), "{msg}");
+    assert!(msg.contains("[redacted]"), "{msg}");
+}

@@ -53,10 +53,7 @@ pub async fn open(
     config: &HostConfig,
     component_override: Option<&Path>,
 ) -> anyhow::Result<Session> {
-    let runtime = Runtime::new(EngineSettings {
-        max_instances: config.engine.max_instances,
-        max_memory_bytes: config.engine.max_memory_mb << 20,
-    })?;
+    let runtime = runtime(config)?;
     let (cloud, simulator) = match configured_cloud(config)? {
         Some(cloud) => (cloud, None),
         None => start_simulator(config).await?,
@@ -101,6 +98,28 @@ pub async fn okeanos_cloud(config: &HostConfig) -> anyhow::Result<OkeanosCloud> 
         spec,
         source: cloud.source,
         simulator,
+    })
+}
+
+/// The engine, with the on-disk cache of precompiled components (`[engine] cache_dir`, by
+/// default the user's cache dir) so each command does not recompile the connector.
+pub fn runtime(config: &HostConfig) -> anyhow::Result<Runtime> {
+    let runtime = Runtime::new(EngineSettings {
+        max_instances: config.engine.max_instances,
+        max_memory_bytes: config.engine.max_memory_mb << 20,
+    })?;
+    let dir = config
+        .engine
+        .cache_dir
+        .clone()
+        .or_else(crate::cache::CompileCache::default_dir);
+    Ok(match dir.map(crate::cache::CompileCache::new) {
+        Some(Ok(cache)) => runtime.with_cache(cache),
+        Some(Err(e)) => {
+            tracing::warn!("compiling without a cache: {e:#}");
+            runtime
+        }
+        None => runtime,
     })
 }
 

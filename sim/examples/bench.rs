@@ -17,7 +17,7 @@ use okeanos_sim::{SimConfig, Timings};
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
-    let clients: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(32);
+    let clients: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(4);
 
     let sim = okeanos_sim::spawn(
         SimConfig {

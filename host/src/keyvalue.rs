@@ -15,9 +15,12 @@ use wasmtime::component::{HasData, Resource, ResourceTable, ResourceTableError};
 const MAX_KEYS: usize = 1024;
 const MAX_VALUE_BYTES: usize = 1 << 20;
 
+/// Bucket name → (key → value).
+type Buckets = HashMap<String, BTreeMap<String, Vec<u8>>>;
+
 /// The data of one connector, shared by all its calls.
 #[derive(Clone, Default)]
-pub struct SharedKv(Arc<Mutex<HashMap<String, BTreeMap<String, Vec<u8>>>>>);
+pub struct SharedKv(Arc<Mutex<Buckets>>);
 
 impl SharedKv {
     /// Forget everything (e.g. when the connector's configuration changes).

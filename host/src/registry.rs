@@ -99,7 +99,13 @@ impl Registry {
         spec: &ConnectorSpec,
         source: String,
     ) -> anyhow::Result<Version> {
-        let component = self.runtime.compile(bytes)?;
+        // Compiling takes from ~0.2 s (release) to seconds (debug): keep it off the async
+        // workers so the calls being served meanwhile are not held up.
+        let runtime = self.runtime.clone();
+        let owned = bytes.to_vec();
+        let component = tokio::task::spawn_blocking(move || runtime.compile(&owned))
+            .await
+            .map_err(|e| anyhow::anyhow!("the compile task failed: {e}"))??;
         let connector = self
             .runtime
             .prepare(&component, spec.clone(), digest(bytes))?;

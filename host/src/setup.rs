@@ -108,19 +108,22 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Runtime> {
         max_instances: config.engine.max_instances,
         max_memory_bytes: config.engine.max_memory_mb << 20,
     })?;
-    let dir = config
+    let Some(dir) = config
         .engine
         .cache_dir
         .clone()
-        .or_else(crate::cache::CompileCache::default_dir);
-    Ok(match dir.map(crate::cache::CompileCache::new) {
-        Some(Ok(cache)) => runtime.with_cache(cache),
-        Some(Err(e)) => {
-            tracing::warn!("compiling without a cache: {e:#}");
-            runtime
+        .or_else(crate::cache::CompileCache::default_dir)
+    else {
+        return Ok(runtime);
+    };
+    match crate::cache::CompileCache::new(&dir) {
+        Ok(cache) => Ok(runtime.with_cache(cache)),
+        Err(e) if config.engine.cache_dir.is_some() => Err(e.context("in [engine] cache_dir")),
+        Err(e) => {
+            tracing::warn!("running without a component cache: {e:#}");
+            Ok(runtime)
         }
-        None => runtime,
-    })
+    }
 }
 
 fn okeanos_spec(config: &HostConfig, cloud: &Cloud) -> anyhow::Result<ConnectorSpec> {

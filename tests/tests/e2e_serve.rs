@@ -263,7 +263,7 @@ async fn every_v1_route_needs_a_token_and_admin_routes_the_admin_token() {
         (code, v["error"]["kind"].clone()),
         (StatusCode::NOT_FOUND, json!("not-found"))
     );
-    let (code, v) = s.get("/v1/connectors/okeanos/vms/does-not-exist").await;
+    let (code, v) = s.get("/v1/connectors/okeanos/vms/999999").await;
     assert_eq!(code, StatusCode::NOT_FOUND, "{v}");
     let (code, v) = s.get("/v1/connectors/okeanos/vms?colour=red").await;
     assert_eq!(code, StatusCode::BAD_REQUEST, "{v}");
@@ -391,8 +391,14 @@ async fn a_vm_and_a_deployment_run_as_jobs_and_are_terminated() {
     assert!(left.as_array().unwrap().is_empty(), "{left}");
     let user = s.sim.backend().users()[0].uuid.clone();
     assert_eq!(s.sim.backend().server_count(&user), 0);
-    let (code, _) = s.delete(&status_url).await;
-    assert_eq!(code, StatusCode::NOT_FOUND, "nothing left to terminate");
+    let (code, _) = s
+        .delete("/v1/connectors/okeanos/deployments/nosuchrun123")
+        .await;
+    assert_eq!(
+        code,
+        StatusCode::NOT_FOUND,
+        "an unknown run with no VM: nothing to terminate"
+    );
 
     // ?wait=true answers with the VM itself once it runs.
     let (code, vm) = s
@@ -551,7 +557,7 @@ async fn bad_components_are_rejected_the_old_version_serves_and_rollback_returns
     assert_eq!(code, StatusCode::OK);
 
     // The counters saw it all: calls, an error, swaps, rejections.
-    let (code, _) = s.get("/v1/connectors/okeanos/vms/no-such-vm").await;
+    let (code, _) = s.get("/v1/connectors/okeanos/vms/999999").await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let r = s.http.get(s.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);

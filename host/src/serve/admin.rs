@@ -56,14 +56,10 @@ async fn swap(
     }
     let registry = s.registry().clone();
     let source = format!("admin API ({} bytes)", body.len());
-    // Compiling a component takes CPU for a while (seconds in a debug build): keep it off the
-    // async workers so the calls being served meanwhile are not held up.
-    let handle = tokio::runtime::Handle::current();
-    let outcome =
-        tokio::task::spawn_blocking(move || handle.block_on(registry.swap(&name, &body, source)))
-            .await
-            .map_err(|e| ApiError::internal(format!("the swap task failed: {e}")))?;
-    outcome
+    // The registry compiles off the async workers (see `Registry::build`).
+    registry
+        .swap(&name, &body, source)
+        .await
         .map(Json)
         .map_err(|e| ApiError::rejected(format!("{e:#}")))
 }

@@ -63,13 +63,12 @@ mod params;
 pub use auth::{Role, Tokens};
 pub use error::ApiError;
 
-use crate::cache::CompileCache;
 use crate::config::{HostConfig, NamedConnectorConfig, OrchestrationConfig};
 use crate::egress::TlsSettings;
 use crate::orchestrate::wait::Poll;
 use crate::policy::EgressPolicy;
 use crate::registry::Registry;
-use crate::runtime::{ConnectorSpec, EngineSettings, Runtime};
+use crate::runtime::ConnectorSpec;
 use crate::setup::{self, CloudSource};
 use anyhow::{Context, bail};
 use axum::Router;
@@ -103,38 +102,13 @@ pub struct Built {
     pub simulator: Option<okeanos_sim::RunningSim>,
 }
 
-/// The engine of serve mode: `[engine]` settings and the precompiled-component cache
-/// (`[engine] cache_dir`, else the user's cache dir), so restarts and swaps back are instant.
-pub fn runtime(config: &HostConfig) -> anyhow::Result<Runtime> {
-    let runtime = Runtime::new(EngineSettings {
-        max_instances: config.engine.max_instances,
-        max_memory_bytes: config.engine.max_memory_mb << 20,
-    })?;
-    let Some(dir) = config
-        .engine
-        .cache_dir
-        .clone()
-        .or_else(CompileCache::default_dir)
-    else {
-        return Ok(runtime);
-    };
-    match CompileCache::new(&dir) {
-        Ok(cache) => Ok(runtime.with_cache(cache)),
-        Err(e) if config.engine.cache_dir.is_some() => Err(e.context("in [engine] cache_dir")),
-        Err(e) => {
-            tracing::warn!("running without a component cache: {e:#}");
-            Ok(runtime)
-        }
-    }
-}
-
 /// Builds the registry: the built-in `okeanos` connector (or `okeanos_component`) on the
 /// configured cloud or the embedded simulator, plus every `[connectors.NAME]`.
 pub async fn build_registry(
     config: &HostConfig,
     okeanos_component: Option<&Path>,
 ) -> anyhow::Result<Built> {
-    let registry = Arc::new(Registry::new(runtime(config)?));
+    let registry = Arc::new(Registry::new(crate::setup::runtime(config)?));
     let cloud = setup::okeanos_cloud(config).await?;
     match fill(&registry, config, cloud.spec, okeanos_component).await {
         Ok(()) => Ok(Built {

@@ -22,7 +22,7 @@ fn misbehaving(h: &Harness, mode: &str) -> Client {
         limits: Limits {
             memory_bytes: 32 << 20,
             cpu_time: Duration::from_millis(500),
-            wall_time: Duration::from_secs(3),
+            wall_time: Duration::from_secs(8),
         },
     };
     Client::new(h.runtime.load(MISBEHAVING_COMPONENT, spec).expect("loads"))
@@ -45,9 +45,11 @@ async fn an_endless_loop_hits_the_cpu_budget() {
     let e = misbehaving(&h, "loop").list_flavors().await.unwrap_err();
     assert!(matches!(e, CallError::CpuBudget { .. }), "{e}");
     assert!(e.to_string().contains("CPU budget"), "{e}");
+    // The wall-clock limit (8 s) would end it too, as a Timeout; CpuBudget proves the epoch
+    // budget did, and the bound is generous for a loaded 2-core machine.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "stopped near its budget"
+        started.elapsed() < Duration::from_secs(8),
+        "stopped by its budget"
     );
     host_still_serves(&h).await;
 }

@@ -42,8 +42,8 @@ async fn a_call_past_its_wall_clock_deadline_is_a_timeout_and_the_host_keeps_ser
     let e = impatient.list_flavors().await.unwrap_err();
     assert!(matches!(e, CallError::Timeout { .. }), "{e}");
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "the deadline fired on time"
+        started.elapsed() < Duration::from_secs(4),
+        "the deadline fired before the 5 s reply"
     );
     impatient.list_images().await.expect("the next call works");
 }

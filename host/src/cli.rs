@@ -443,7 +443,8 @@ async fn dispatch(
             no_wait,
             timeout,
         } => {
-            let mut ids = vm_ids;
+            let explicit = vm_ids;
+            let mut ids = explicit.clone();
             let mut listing_tags = Vec::new();
             if let Some(r) = &run_id {
                 listing_tags.push(tag(TAG_RUN, r));
@@ -451,7 +452,11 @@ async fn dispatch(
                 if vms.is_empty() && ids.is_empty() {
                     bail!("no VM carries run id {r}: check `list` for the right id");
                 }
-                ids.extend(vms.into_iter().map(|v| v.id));
+                ids.extend(
+                    vms.into_iter()
+                        .map(|v| v.id)
+                        .filter(|id| !explicit.contains(id)),
+                );
             }
             if ids.is_empty() {
                 bail!("nothing to terminate: give VM ids or --run-id");
@@ -464,14 +469,15 @@ async fn dispatch(
                         .with_context(|| format!("cannot delete VM {id}"))?;
                 }
             } else {
-                // Make sure each exists first: a typo should be an error, not a silent no-op.
-                for id in &ids {
+                // Ids typed by the user must exist: a typo is an error, not a silent no-op.
+                for id in &explicit {
                     client
                         .get_vm(id.clone())
                         .await
                         .with_context(|| format!("cannot terminate VM {id}"))?;
                 }
-                let tags = if run_id.is_some() && ids.len() > 1 {
+                // Watching the run's listing sees every VM only when all came from the run.
+                let tags = if explicit.is_empty() {
                     listing_tags
                 } else {
                     vec![]

@@ -4,10 +4,26 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use connector_host::{runtime::{Runtime, EngineSettings}, client::Client};
+//! use connector_host::client::Client;
+//! use connector_host::policy::{EgressPolicy, Limits};
+//! use connector_host::runtime::{ConnectorSpec, EngineSettings, Runtime};
 //! let runtime = Runtime::new(EngineSettings::default())?;
-//! let connector = runtime.load(connector_host::OKEANOS_COMPONENT, todo!("a ConnectorSpec"))?;
-//! let flavors = Client::new(connector).list_flavors().await?;
+//! let spec = ConnectorSpec {
+//!     name: "okeanos".into(),
+//!     config: [
+//!         ("auth_url".to_string(), "https://accounts.okeanos.grnet.gr/identity/v2.0".to_string()),
+//!         ("token".to_string(), std::env::var("OKEANOS_TOKEN")?),
+//!     ]
+//!     .into(),
+//!     secret_keys: vec!["token".into()],
+//!     egress: EgressPolicy::parse(&["https://accounts.okeanos.grnet.gr", "https://*.okeanos.grnet.gr"])?,
+//!     tls: Default::default(),
+//!     limits: Limits::default(),
+//! };
+//! let client = Client::new(runtime.load(connector_host::OKEANOS_COMPONENT, spec)?);
+//! for flavor in client.list_flavors().await? {
+//!     println!("{} {} CPUs {} MiB", flavor.name, flavor.cpus, flavor.ram_mb);
+//! }
 //! # Ok(()) }
 //! ```
 

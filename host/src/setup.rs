@@ -239,7 +239,7 @@ async fn start_simulator(
         .unwrap_or(std::time::Duration::from_secs(3));
     sim_config.timings = okeanos_sim::Timings::uniform(std::time::Duration::from_secs(1));
     sim_config.timings.build = build;
-    let sim = okeanos_sim::spawn(sim_config, "127.0.0.1:0".parse().unwrap())
+    let sim = okeanos_sim::spawn(sim_config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .context("cannot start the embedded ~Okeanos simulator")?;
     eprintln!(

@@ -2,7 +2,7 @@
 //! in-process simulator over real HTTP. Release builds only (debug is 10–20× slower):
 //!
 //! ```sh
-//! cargo run --release -p connector-host --example bench
+//! cargo run --release -p connector-host --example host_bench
 //! ```
 
 use connector_host::bindings::types::Size;
@@ -127,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
         assert_eq!(r.vms.len(), count);
         connector_host::orchestrate::cleanup_run(&client, &run_id, opts.poll).await?;
     }
-    println!("reproduce: cargo run --release -p connector-host --example bench");
+    println!("reproduce: cargo run --release -p connector-host --example host_bench");
     sim.shutdown().await;
     Ok(())
 }

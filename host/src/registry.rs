@@ -106,9 +106,10 @@ impl Registry {
         let component = tokio::task::spawn_blocking(move || runtime.compile(&owned))
             .await
             .map_err(|e| anyhow::anyhow!("the compile task failed: {e}"))??;
+        let component_digest = digest(bytes);
         let connector = self
             .runtime
-            .prepare(&component, spec.clone(), digest(bytes))?;
+            .prepare(&component, spec.clone(), component_digest.clone())?;
         let client = Client::new(connector);
         let info = tokio::time::timeout(self.validate_timeout, client.info())
             .await
@@ -123,7 +124,7 @@ impl Registry {
             bail!("its `info` returned an empty name");
         }
         Ok(Version {
-            digest: digest(bytes),
+            digest: component_digest,
             client,
             info,
             source,

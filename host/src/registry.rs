@@ -96,6 +96,7 @@ impl Registry {
     async fn build(
         &self,
         bytes: &[u8],
+        component_digest: String,
         spec: &ConnectorSpec,
         source: String,
     ) -> anyhow::Result<Version> {
@@ -106,7 +107,6 @@ impl Registry {
         let component = tokio::task::spawn_blocking(move || runtime.compile(&owned))
             .await
             .map_err(|e| anyhow::anyhow!("the compile task failed: {e}"))??;
-        let component_digest = digest(bytes);
         let connector = self
             .runtime
             .prepare(&component, spec.clone(), component_digest.clone())?;
@@ -142,7 +142,7 @@ impl Registry {
     ) -> anyhow::Result<()> {
         let name = spec.name.clone();
         let version = self
-            .build(bytes, &spec, source)
+            .build(bytes, digest(bytes), &spec, source)
             .await
             .with_context(|| format!("connector `{name}` rejected"))?;
         let slot = Arc::new(Slot {
@@ -198,7 +198,10 @@ impl Registry {
         if new_digest == current.digest {
             return Ok(SwapOutcome::Unchanged { digest: new_digest });
         }
-        let version = match self.build(bytes, &slot.spec, source).await {
+        let version = match self
+            .build(bytes, new_digest.clone(), &slot.spec, source)
+            .await
+        {
             Ok(v) => v,
             Err(e) => {
                 self.counters

@@ -54,11 +54,11 @@ pub async fn open(
     component_override: Option<&Path>,
 ) -> anyhow::Result<Session> {
     let runtime = runtime(config)?;
-    let (cloud, simulator) = match configured_cloud(config)? {
-        Some(cloud) => (cloud, None),
-        None => start_simulator(config).await?,
-    };
-    let spec = okeanos_spec(config, &cloud)?;
+    let OkeanosCloud {
+        spec,
+        source,
+        simulator,
+    } = okeanos_cloud(config).await?;
     let connector = match component_override {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -71,7 +71,7 @@ pub async fn open(
     Ok(Session {
         runtime,
         client: Client::new(connector),
-        source: cloud.source,
+        source,
         simulator,
     })
 }

@@ -1,12 +1,12 @@
 //! Shared harness of the end-to-end tests: a simulator on a real socket, the real guest
 //! component loaded into wasmtime through the host library, talking over real HTTP.
 
-use connector_host::cache::CompileCache;
-use connector_host::client::Client;
-use connector_host::egress::TlsSettings;
-use connector_host::orchestrate::wait::Poll;
-use connector_host::policy::{EgressPolicy, Limits};
-use connector_host::runtime::{ConnectorSpec, EngineSettings, Runtime};
+use connector_runtime::cache::CompileCache;
+use connector_runtime::client::Client;
+use connector_runtime::engine::{ConnectorSpec, EngineSettings, Runtime};
+use connector_runtime::orchestrate::wait::Poll;
+use connector_runtime::policy::TlsSettings;
+use connector_runtime::policy::{EgressPolicy, Limits};
 use okeanos_sim::{RunningSim, SimConfig, Timings};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -74,7 +74,7 @@ impl Harness {
         let sim = start_sim(config).await;
         let runtime = runtime();
         let connector = runtime
-            .load(connector_host::OKEANOS_COMPONENT, okeanos_spec(&sim))
+            .load(connector_artifacts::OKEANOS_CONNECTOR, okeanos_spec(&sim))
             .expect("the okeanos component loads");
         Harness {
             sim,
@@ -89,11 +89,11 @@ impl Harness {
         change(&mut spec);
         Client::new(
             self.runtime
-                .load(connector_host::OKEANOS_COMPONENT, spec)
+                .load(connector_artifacts::OKEANOS_CONNECTOR, spec)
                 .expect("component loads"),
         )
     }
 }
 
 /// The test component that misbehaves on demand (wasi:config key `mode`).
-pub static MISBEHAVING_COMPONENT: &[u8] = include_bytes!(env!("MISBEHAVING_COMPONENT_PATH"));
+pub use connector_artifacts::MISBEHAVING_CONNECTOR as MISBEHAVING_COMPONENT;

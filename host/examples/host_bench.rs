@@ -5,12 +5,15 @@
 //! cargo run --release -p connector-host --example host_bench
 //! ```
 
-use connector_host::bindings::types::Size;
-use connector_host::client::Client;
-use connector_host::orchestrate::deploy::{self, DeployOptions, DeploymentFile, Quiet};
-use connector_host::orchestrate::wait::Poll;
-use connector_host::policy::{EgressPolicy, Limits};
-use connector_host::runtime::{ConnectorSpec, EngineSettings, Runtime, digest};
+use connector_host::deployment::{self, Format};
+use connector_host::ops::inputs::NoLocalFiles;
+use connector_runtime::bindings::types::Size;
+use connector_runtime::client::Client;
+use connector_runtime::digest::digest;
+use connector_runtime::engine::{ConnectorSpec, EngineSettings, Runtime};
+use connector_runtime::orchestrate::deploy::{self, DeployOptions, Quiet};
+use connector_runtime::orchestrate::wait::Poll;
+use connector_runtime::policy::{EgressPolicy, Limits};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
     });
     let runtime = Runtime::new(EngineSettings::default())?;
     let started = Instant::now();
-    let component = runtime.compile(connector_host::OKEANOS_COMPONENT)?;
+    let component = runtime.compile(connector_host::OKEANOS_CONNECTOR)?;
     println!("compile the okeanos component: {:?}", started.elapsed());
     let spec = ConnectorSpec {
         name: "okeanos".into(),
@@ -51,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
     let client = Client::new(runtime.prepare(
         &component,
         spec,
-        digest(connector_host::OKEANOS_COMPONENT),
+        digest(connector_host::OKEANOS_CONNECTOR),
     )?);
     client.list_flavors().await?; // authenticates once; the catalog is cached from now on
 
@@ -64,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
     println!("info (fresh instance, no network): {per:?} per call");
 
     let vm = client
-        .create_vm(connector_host::bindings::types::VmSpec {
+        .create_vm(connector_runtime::bindings::types::VmSpec {
             name: "bench".into(),
             image: "CELAR-Ubuntu-14.04-LTS".into(),
             size: Size::Flavor("C1R1024D10ext_vlmc".into()),
@@ -101,10 +104,11 @@ async fn main() -> anyhow::Result<()> {
     println!("get-vm with {tasks} calls in flight: {rate:.0} calls/s");
 
     for count in [10, 50, 100] {
-        let file: DeploymentFile = toml::from_str(&format!(
+        let text = format!(
             "name = \"bench{count}\"\n[defaults]\nimage = \"CELAR-Ubuntu-14.04-LTS\"\nflavor = \"C1R1024D10ext_vlmc\"\n[[node]]\nname = \"w\"\ncount = {count}\n"
-        ))?;
-        let plan = deploy::plan(&file, std::path::Path::new("."))?;
+        );
+        let draft = deployment::parse(&text, Format::Toml, std::path::Path::new("."))?;
+        let plan = connector_host::ops::deploy::plan(&draft, &NoLocalFiles)?;
         sim.reset_request_counts();
         let opts = DeployOptions {
             concurrency: 64,
@@ -125,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
             sim.request_count()
         );
         assert_eq!(r.vms.len(), count);
-        connector_host::orchestrate::cleanup_run(&client, &run_id, opts.poll).await?;
+        connector_runtime::orchestrate::cleanup_run(&client, &run_id, opts.poll).await?;
     }
     println!("reproduce: cargo run --release -p connector-host --example host_bench");
     sim.shutdown().await;

@@ -151,7 +151,7 @@ pub async fn run(config: &HostConfig, args: ConnectorsArgs, json: bool) -> anyho
                 .server
                 .listen
                 .as_deref()
-                .unwrap_or(crate::serve::DEFAULT_LISTEN)
+                .unwrap_or(crate::config::DEFAULT_LISTEN)
         )
     });
     let token = args

@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Where serve mode listens when neither `--listen` nor `[server] listen` says.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
 /// The real ~Okeanos identity endpoint, used when only a token is given.
 pub const OKEANOS_AUTH_URL: &str = "https://accounts.okeanos.grnet.gr/identity/v2.0";
 
@@ -66,15 +69,15 @@ pub struct CloudConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     pub memory_mb: usize,
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub cpu_time: Duration,
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        let d = crate::policy::Limits::default();
+        let d = connector_runtime::policy::Limits::default();
         LimitsConfig {
             memory_mb: d.memory_bytes >> 20,
             cpu_time: d.cpu_time,
@@ -84,8 +87,8 @@ impl Default for LimitsConfig {
 }
 
 impl LimitsConfig {
-    pub fn to_limits(&self) -> crate::policy::Limits {
-        crate::policy::Limits {
+    pub fn to_limits(&self) -> connector_runtime::policy::Limits {
+        connector_runtime::policy::Limits {
             memory_bytes: self.memory_mb << 20,
             cpu_time: self.cpu_time,
             wall_time: self.call_timeout,
@@ -98,10 +101,10 @@ impl LimitsConfig {
 pub struct OrchestrationConfig {
     /// Connector calls in flight at once during a deployment.
     pub concurrency: usize,
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
     /// Default deadline for a VM (or a whole deployment) to become ready.
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub vm_timeout: Duration,
 }
 
@@ -121,7 +124,7 @@ pub struct SimulatorConfig {
     /// Where the embedded simulator keeps its state; default: the user's state dir.
     pub state_file: Option<PathBuf>,
     /// How long a simulated VM build takes.
-    #[serde(with = "humantime_serde_compat::option")]
+    #[serde(with = "humantime_serde")]
     pub build_time: Option<Duration>,
 }
 
@@ -136,7 +139,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        let d = crate::runtime::EngineSettings::default();
+        let d = connector_runtime::engine::EngineSettings::default();
         EngineConfig {
             max_instances: d.max_instances,
             max_memory_mb: d.max_memory_bytes >> 20,
@@ -230,70 +233,27 @@ pub fn default_allowed_hosts(auth_url: &str) -> anyhow::Result<Vec<String>> {
 /// Reads `~/.kamakirc` (`[global] default_cloud`, `[cloud "NAME"] url/token`), the
 /// credentials ~Okeanos users already have. Returns (auth_url, token).
 pub fn kamakirc_credentials(path: &Path) -> Option<(String, String)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut section = String::new();
-    let mut default_cloud = None;
-    let mut clouds: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim().to_string();
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let (key, value) = (key.trim(), value.trim().to_string());
-        if section == "global" && key == "default_cloud" {
-            default_cloud = Some(value);
-        } else if let Some(cloud) = section
-            .strip_prefix("cloud")
-            .map(|r| r.trim().trim_matches('"').to_string())
-        {
-            let entry = clouds.entry(cloud).or_default();
-            match key {
-                "url" => entry.0 = Some(value),
-                "token" => entry.1 = Some(value),
-                _ => {}
-            }
-        }
-    }
-    let pick = default_cloud
-        .and_then(|name| clouds.get(&name).cloned())
+    let ini = ini::Ini::load_from_file(path).ok()?;
+    // kamaki writes clouds as `[cloud "NAME"]`.
+    let clouds: BTreeMap<String, (Option<&str>, Option<&str>)> = ini
+        .iter()
+        .filter_map(|(section, props)| {
+            let name = section?.strip_prefix("cloud")?.trim().trim_matches('"');
+            Some((name.to_string(), (props.get("url"), props.get("token"))))
+        })
+        .collect();
+    let pick = ini
+        .get_from(Some("global"), "default_cloud")
+        .and_then(|name| clouds.get(name).copied())
         .or_else(|| {
             clouds
                 .values()
                 .find(|(u, t)| u.is_some() && t.is_some())
-                .cloned()
+                .copied()
         })?;
     match pick {
-        (Some(url), Some(token)) => Some((url, token)),
+        (Some(url), Some(token)) => Some((url.to_string(), token.to_string())),
         _ => None,
-    }
-}
-
-/// `"5s"`, `"2m"`, `"1h 30m"` durations in TOML via humantime.
-mod humantime_serde_compat {
-    use serde::{Deserialize, Deserializer};
-    use std::time::Duration;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "`{s}` is not a duration like \"30s\" or \"5m\": {e}"
-            ))
-        })
-    }
-
-    pub mod option {
-        use super::*;
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-            super::deserialize(d).map(Some)
-        }
     }
 }
 

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             if json {
                 let kind = e
                     .chain()
-                    .find_map(|c| c.downcast_ref::<connector_host::error::CallError>())
+                    .find_map(|c| c.downcast_ref::<connector_runtime::error::CallError>())
                     .map(|c| c.label())
                     .unwrap_or("error");
                 eprintln!(

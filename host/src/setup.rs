@@ -1,12 +1,13 @@
 //! Turns the configuration into a running connector: picks the cloud (configured, from the
 //! environment, from `~/.kamakirc`, or the embedded simulator) and loads the component.
 
-use crate::client::Client;
 use crate::config::{self, HostConfig};
-use crate::egress::TlsSettings;
-use crate::policy::EgressPolicy;
-use crate::runtime::{ConnectorSpec, EngineSettings, Runtime};
+use crate::embedded::{self, EmbeddedSim};
 use anyhow::Context;
+use connector_runtime::client::Client;
+use connector_runtime::engine::{ConnectorSpec, EngineSettings, Runtime};
+use connector_runtime::policy::EgressPolicy;
+use connector_runtime::policy::TlsSettings;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -25,7 +26,7 @@ pub struct Session {
     pub client: Client,
     pub source: CloudSource,
     /// The in-process simulator, when no cloud is configured. Dropped last.
-    pub simulator: Option<okeanos_sim::RunningSim>,
+    pub simulator: Option<EmbeddedSim>,
 }
 
 impl Session {
@@ -65,7 +66,7 @@ pub async fn open(
                 .with_context(|| format!("cannot read component {}", path.display()))?;
             runtime.load(&bytes, spec)
         }
-        None => runtime.load(crate::OKEANOS_COMPONENT, spec),
+        None => runtime.load(crate::OKEANOS_CONNECTOR, spec),
     }
     .context("cannot load the connector")?;
     Ok(Session {
@@ -78,12 +79,12 @@ pub async fn open(
 
 /// The built-in ~Okeanos connector, configured but not loaded: its spec, where its
 /// credentials came from, and the embedded simulator when no cloud is configured.
-/// Serve mode registers the spec under the name `okeanos` in its own [`crate::registry::Registry`].
+/// Serve mode registers the spec under the name `okeanos` in its own [`connector_runtime::registry::Registry`].
 pub struct OkeanosCloud {
     pub spec: ConnectorSpec,
     pub source: CloudSource,
     /// The in-process simulator, when no cloud is configured: keep it alive while serving.
-    pub simulator: Option<okeanos_sim::RunningSim>,
+    pub simulator: Option<EmbeddedSim>,
 }
 
 /// Picks the cloud like [`open`] does (starting the simulator if needed) and returns the
@@ -112,11 +113,11 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Runtime> {
         .engine
         .cache_dir
         .clone()
-        .or_else(crate::cache::CompileCache::default_dir)
+        .or_else(connector_runtime::cache::CompileCache::default_dir)
     else {
         return Ok(runtime);
     };
-    match crate::cache::CompileCache::new(&dir) {
+    match connector_runtime::cache::CompileCache::new(&dir) {
         Ok(cache) => Ok(runtime.with_cache(cache)),
         Err(e) if config.engine.cache_dir.is_some() => Err(e.context("in [engine] cache_dir")),
         Err(e) => {
@@ -217,9 +218,7 @@ pub fn default_sim_state_file() -> PathBuf {
         .join("okeanos-sim.json")
 }
 
-async fn start_simulator(
-    config: &HostConfig,
-) -> anyhow::Result<(Cloud, Option<okeanos_sim::RunningSim>)> {
+async fn start_simulator(config: &HostConfig) -> anyhow::Result<(Cloud, Option<EmbeddedSim>)> {
     let state_file = config
         .simulator
         .state_file
@@ -229,19 +228,11 @@ async fn start_simulator(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the simulator state dir {}", dir.display()))?;
     }
-    let mut sim_config = okeanos_sim::SimConfig {
-        state_file: Some(state_file.clone()),
-        ..Default::default()
-    };
     let build = config
         .simulator
         .build_time
         .unwrap_or(std::time::Duration::from_secs(3));
-    sim_config.timings = okeanos_sim::Timings::uniform(std::time::Duration::from_secs(1));
-    sim_config.timings.build = build;
-    let sim = okeanos_sim::spawn(sim_config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .context("cannot start the embedded ~Okeanos simulator")?;
+    let (endpoint, sim) = embedded::start(&state_file, build).await?;
     eprintln!(
         "no cloud configured: using the embedded ~Okeanos simulator (state in {}); set [cloud] in {} or OKEANOS_TOKEN to use the real ~Okeanos",
         state_file.display(),
@@ -250,11 +241,11 @@ async fn start_simulator(
             .unwrap_or_else(|| "the configuration file".into())
     );
     let cloud = Cloud {
-        auth_url: sim.auth_url(),
-        token: sim.token(),
+        auth_url: endpoint.auth_url,
+        token: endpoint.token,
         project: None,
         disk_template: None,
-        allowed_hosts: vec![format!("http://{}", sim.addr())],
+        allowed_hosts: vec![endpoint.allowed_host],
         ca_certs: None,
         source: CloudSource::Simulator { state_file },
     };

@@ -1,8 +1,8 @@
 //! What users see: JSON shapes (stable, documented in the README) and text tables.
 
-use crate::bindings::types::{Disk, Flavor, Image, Vm};
-use crate::orchestrate::wait::{disk_state_name, image_state_name, state_name};
-use crate::orchestrate::{TAG_INDEX, TAG_NODE, TAG_RUN};
+use connector_runtime::bindings::types::{Disk, Flavor, Image, Vm};
+use connector_runtime::orchestrate::wait::{disk_state_name, image_state_name, state_name};
+use connector_runtime::orchestrate::{TAG_INDEX, TAG_NODE, TAG_RUN};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -123,6 +123,68 @@ impl ImageView {
 }
 
 /// A plain text table: columns padded to the widest cell.
+/// A VM of a deployment, with its node group and index (from its tags).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployedVmView {
+    #[serde(flatten)]
+    pub vm: VmView,
+    pub node: Option<String>,
+    pub index: Option<u32>,
+}
+
+impl DeployedVmView {
+    pub fn new(vm: VmView) -> Self {
+        DeployedVmView {
+            node: vm.tags.get(TAG_NODE).cloned(),
+            index: vm.tags.get(TAG_INDEX).and_then(|i| i.parse().ok()),
+            vm,
+        }
+    }
+}
+
+/// A finished deployment.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentView {
+    pub run_id: String,
+    pub name: String,
+    pub vms: Vec<DeployedVmView>,
+}
+
+/// The outcome of a resize.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResizeView {
+    /// False when the VM already had the size.
+    pub changed: bool,
+    pub vm: VmView,
+}
+
+/// An action the cloud accepted (and carries out on its own).
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionView {
+    pub vm: String,
+    pub action: &'static str,
+    pub accepted: bool,
+}
+
+impl ActionView {
+    pub fn accepted(vm: &str, action: &'static str) -> Self {
+        ActionView {
+            vm: vm.to_string(),
+            action,
+            accepted: true,
+        }
+    }
+}
+
+/// VMs deleted.
+#[derive(Debug, Clone, Serialize)]
+pub struct TerminatedView {
+    pub terminated: Vec<String>,
+    /// Whether the deletes were waited for (or only accepted).
+    #[serde(skip)]
+    pub waited: bool,
+}
+
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {

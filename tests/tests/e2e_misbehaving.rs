@@ -1,10 +1,10 @@
 //! Components that misbehave — loop forever, allocate without bound, call a forbidden host,
 //! panic, return garbage — each get a clear error, while the host keeps serving others.
 
-use connector_host::client::Client;
-use connector_host::error::CallError;
-use connector_host::policy::{EgressPolicy, Limits};
-use connector_host::runtime::ConnectorSpec;
+use connector_runtime::client::Client;
+use connector_runtime::engine::ConnectorSpec;
+use connector_runtime::error::CallError;
+use connector_runtime::policy::{EgressPolicy, Limits};
 use e2e_tests::{Harness, MISBEHAVING_COMPONENT};
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,10 +1,12 @@
 //! Every capability orchestrated by the host: deployments, volatile disk, resize, disks,
 //! build image — success paths and the failure paths users rely on.
 
-use connector_host::bindings::types::{DiskState, ImageState, Size, VmSpec, VmState};
-use connector_host::orchestrate::deploy::{self, DeployOptions, DeploymentFile, Quiet};
-use connector_host::orchestrate::wait::Poll;
-use connector_host::orchestrate::{
+use connector_host::deployment::{self, Format};
+use connector_host::ops::inputs::NoLocalFiles;
+use connector_runtime::bindings::types::{DiskState, ImageState, Size, VmSpec, VmState};
+use connector_runtime::orchestrate::deploy::{self, DeployOptions, Quiet};
+use connector_runtime::orchestrate::wait::Poll;
+use connector_runtime::orchestrate::{
     self, BuildImageRequest, ResizeOutcome, RunRequest, TAG_RUN, tag,
 };
 use e2e_tests::{Harness, fast_poll};
@@ -14,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn plan(text: &str) -> deploy::DeploymentPlan {
-    let file: DeploymentFile = toml::from_str(text).unwrap();
-    deploy::plan(&file, Path::new(".")).unwrap()
+    let draft = deployment::parse(text, Format::Toml, Path::new(".")).unwrap();
+    connector_host::ops::deploy::plan(&draft, &NoLocalFiles).unwrap()
 }
 
 fn opts() -> DeployOptions {
@@ -207,7 +209,7 @@ fn spec(name: &str) -> VmSpec {
     }
 }
 
-async fn running(h: &Harness, s: VmSpec) -> connector_host::bindings::types::Vm {
+async fn running(h: &Harness, s: VmSpec) -> connector_runtime::bindings::types::Vm {
     orchestrate::run_image(
         &h.client,
         RunRequest {
@@ -339,7 +341,7 @@ async fn build_image_makes_an_image_that_runs_at_once_and_removes_the_builder() 
             base_image: "CELAR-Ubuntu-14.04-LTS".into(),
             size: Size::Flavor("C2R2048D10ext_vlmc".into()),
             name: "my-app-v1".into(),
-            files: vec![connector_host::bindings::types::File {
+            files: vec![connector_runtime::bindings::types::File {
                 path: "/etc/motd".into(),
                 contents: b"built by slipstream\n".to_vec(),
                 owner: None,

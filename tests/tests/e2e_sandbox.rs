@@ -1,8 +1,8 @@
 //! The sandbox: a denied host, a deadline and a misbehaving guest are errors for that call,
 //! and the host keeps serving.
 
-use connector_host::error::{CallError, ErrorKind};
-use connector_host::policy::EgressPolicy;
+use connector_runtime::error::{CallError, ErrorKind};
+use connector_runtime::policy::EgressPolicy;
 use e2e_tests::Harness;
 use std::time::Duration;
 

@@ -3,8 +3,8 @@
 //! hot swap under load, rejected swaps, rollback, metrics.
 
 use connector_host::config::HostConfig;
-use connector_host::runtime::digest;
 use connector_host::serve::{self, ServerState};
+use connector_runtime::digest::digest;
 use e2e_tests::{MISBEHAVING_COMPONENT, fast_timings, start_sim};
 use okeanos_sim::{RunningSim, SimConfig};
 use reqwest::StatusCode;
@@ -35,7 +35,7 @@ impl Drop for Server {
 
 fn config_text(sim: &RunningSim, dir: &std::path::Path) -> String {
     let okeanos_file = dir.join("okeanos.wasm");
-    std::fs::write(&okeanos_file, connector_host::OKEANOS_COMPONENT).unwrap();
+    std::fs::write(&okeanos_file, connector_artifacts::OKEANOS_CONNECTOR).unwrap();
     format!(
         r#"
 [cloud]
@@ -270,7 +270,9 @@ async fn every_v1_route_needs_a_token_and_admin_routes_the_admin_token() {
 
     // Serve mode refuses to start as an open API.
     let open = HostConfig::parse("[server]\nlisten = \"127.0.0.1:0\"\n").unwrap();
-    let registry = Arc::new(connector_host::registry::Registry::new(e2e_tests::runtime()));
+    let registry = Arc::new(connector_runtime::registry::Registry::new(
+        e2e_tests::runtime(),
+    ));
     let err = ServerState::new(registry, &open)
         .err()
         .expect("no tokens, no server");
@@ -421,7 +423,7 @@ async fn a_vm_and_a_deployment_run_as_jobs_and_are_terminated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_swap_under_a_steady_stream_of_calls_loses_none() {
     let s = Arc::new(start().await);
-    let a = connector_host::OKEANOS_COMPONENT.to_vec();
+    let a = connector_artifacts::OKEANOS_CONNECTOR.to_vec();
     let b = variant(&a, "b");
     assert_ne!(digest(&a), digest(&b));
     assert_eq!(s.okeanos_status().await["digest"], digest(&a));
@@ -485,7 +487,7 @@ async fn a_swap_under_a_steady_stream_of_calls_loses_none() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_components_are_rejected_the_old_version_serves_and_rollback_returns() {
     let s = start().await;
-    let a = connector_host::OKEANOS_COMPONENT.to_vec();
+    let a = connector_artifacts::OKEANOS_CONNECTOR.to_vec();
     let b = variant(&a, "b");
 
     // Garbage: rejected with the reason; the old version keeps serving.

@@ -1,10 +1,10 @@
 //! TLS is always verified: an untrusted certificate is an error naming the host and saying how
 //! to fix it; with the CA in `ca_certs` the same cloud works.
 
-use connector_host::client::Client;
-use connector_host::egress::TlsSettings;
-use connector_host::error::ErrorKind;
-use connector_host::policy::EgressPolicy;
+use connector_runtime::client::Client;
+use connector_runtime::error::ErrorKind;
+use connector_runtime::policy::EgressPolicy;
+use connector_runtime::policy::TlsSettings;
 use e2e_tests::{okeanos_spec, runtime, start_sim};
 use okeanos_sim::{SimConfig, TlsConfig};
 
@@ -28,7 +28,7 @@ async fn an_untrusted_certificate_is_refused_and_ca_certs_fixes_it() {
 
     let untrusted = Client::new(
         runtime
-            .load(connector_host::OKEANOS_COMPONENT, spec.clone())
+            .load(connector_artifacts::OKEANOS_CONNECTOR, spec.clone())
             .unwrap(),
     );
     let e = untrusted.list_flavors().await.unwrap_err();
@@ -42,7 +42,7 @@ async fn an_untrusted_certificate_is_refused_and_ca_certs_fixes_it() {
     };
     let trusted = Client::new(
         runtime
-            .load(connector_host::OKEANOS_COMPONENT, spec)
+            .load(connector_artifacts::OKEANOS_CONNECTOR, spec)
             .unwrap(),
     );
     let flavors = trusted
@@ -60,7 +60,7 @@ async fn a_ca_bundle_that_is_not_pem_is_a_clear_error() {
         extra_ca_pem: Some(b"not a certificate".to_vec()),
     };
     let err = runtime()
-        .load(connector_host::OKEANOS_COMPONENT, spec)
+        .load(connector_artifacts::OKEANOS_CONNECTOR, spec)
         .err()
         .expect("refused");
     assert!(format!("{err:#}").contains("ca_certs"), "{err:#}");

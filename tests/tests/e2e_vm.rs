@@ -1,8 +1,8 @@
 //! One VM end to end: the real guest in wasmtime, the simulator over HTTP.
 
-use connector_host::bindings::types::{Size, VmSpec, VmState};
-use connector_host::error::{CallError, ErrorKind};
-use connector_host::orchestrate::{self, RunRequest, tag};
+use connector_runtime::bindings::types::{Size, VmSpec, VmState};
+use connector_runtime::error::{CallError, ErrorKind};
+use connector_runtime::orchestrate::{self, RunRequest, tag};
 use e2e_tests::{Harness, fast_poll};
 
 fn spec(name: &str) -> VmSpec {
@@ -105,7 +105,7 @@ async fn size_by_shape_picks_the_smallest_fitting_flavor() {
     let h = Harness::new().await;
     let f = h
         .client
-        .resolve_size(Size::Shape(connector_host::bindings::types::Shape {
+        .resolve_size(Size::Shape(connector_runtime::bindings::types::Shape {
             cpus: 2,
             ram_mb: 3000,
             disk_gb: None,

@@ -7,12 +7,12 @@
 
 use super::ServerState;
 use super::error::ApiError;
-use crate::registry::SwapOutcome;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{get, post};
+use connector_runtime::registry::SwapOutcome;
 
 /// The largest component accepted by the swap route.
 pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
@@ -27,7 +27,9 @@ pub fn routes() -> Router<ServerState> {
         .route("/admin/connectors/{name}/rollback", post(rollback))
 }
 
-async fn list(State(s): State<ServerState>) -> Json<Vec<crate::registry::ConnectorStatus>> {
+async fn list(
+    State(s): State<ServerState>,
+) -> Json<Vec<connector_runtime::registry::ConnectorStatus>> {
     Json(s.registry().status())
 }
 

@@ -1,8 +1,8 @@
 //! Deployments over the API: `POST` a deployment file (TOML or JSON, the schema of
-//! [`deploy::DeploymentFile`]), poll its status, `DELETE` the run.
+//! [`crate::deployment::DeploymentFile`]), poll its status, `DELETE` the run.
 //!
 //! The status combines this server's job (running / succeeded / failed, the phase and the
-//! per-node-group progress from the [`deploy::Observer`]) with a live listing of the run's VMs
+//! per-node-group progress from the deployment's observer) with a live listing of the run's VMs
 //! by their run-id tag — so a run this server does not know (another host, a restart) still
 //! shows its VMs, with status `unknown`, and can still be terminated.
 
@@ -10,13 +10,10 @@ use super::ServerState;
 use super::error::ApiError;
 use super::jobs::{DeployProgress, Job, NewJob, timestamp};
 use super::ops::accepted;
-use super::params::{self, Params};
-use crate::client::Client;
-use crate::orchestrate::deploy::{
-    self, DeployOptions, DeploymentFile, DeploymentPlan, NodeSettings,
-};
-use crate::orchestrate::{self, TAG_INDEX, TAG_NODE, TAG_RUN, tag};
-use crate::view::VmView;
+use super::params::Params;
+use crate::deployment::{self, DeploymentDraft, Format};
+use crate::ops::Ctx;
+use crate::ops::deploy::{self, DeploySettings};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -24,7 +21,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -40,8 +36,8 @@ pub fn routes() -> Router<ServerState> {
 const KIND: &str = "deployment";
 
 /// Parses a deployment from the API: TOML unless the content type (or the first character)
-/// says JSON. Local files cannot be named: the server does not read its own files for a client.
-fn parse(headers: &HeaderMap, body: &[u8]) -> Result<DeploymentPlan, ApiError> {
+/// says JSON.
+fn parse(headers: &HeaderMap, body: &[u8]) -> Result<DeploymentDraft, ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::invalid("the deployment is not UTF-8 text"))?;
     let content_type = headers
@@ -51,52 +47,10 @@ fn parse(headers: &HeaderMap, body: &[u8]) -> Result<DeploymentPlan, ApiError> {
         .to_ascii_lowercase();
     let is_json = content_type.contains("json")
         || (!content_type.contains("toml") && text.trim_start().starts_with('{'));
-    let mut file: DeploymentFile = if is_json {
-        serde_json::from_str(text)
-            .map_err(|e| ApiError::invalid(format!("invalid deployment (JSON): {e}")))?
-    } else {
-        toml::from_str(text)
-            .map_err(|e| ApiError::invalid(format!("invalid deployment (TOML): {e}")))?
-    };
-    let default_keys = take_inline_keys(&mut file.defaults, "[defaults]")?;
-    let mut node_keys = Vec::new();
-    for (i, node) in file.nodes.iter_mut().enumerate() {
-        let place = format!(
-            "[[node]] {}",
-            node.name
-                .clone()
-                .unwrap_or_else(|| format!("number {}", i + 1))
-        );
-        node_keys.push(take_inline_keys(node, &place)?);
-    }
-    // No relative path can be resolved: none is left.
-    let mut plan = deploy::plan(&file, std::path::Path::new("/nonexistent"))
-        .map_err(|e| ApiError::invalid(format!("invalid deployment: {e:#}")))?;
-    // `plan` makes one group per [[node]], in order.
-    for (group, keys) in plan.groups.iter_mut().zip(node_keys) {
-        group.spec.ssh_keys = keys.or_else(|| default_keys.clone()).unwrap_or_default();
-    }
-    Ok(plan)
-}
-
-/// Takes `ssh_keys` out of the settings as inline key text; refuses references to local files.
-fn take_inline_keys(n: &mut NodeSettings, place: &str) -> Result<Option<Vec<String>>, ApiError> {
-    if n.files.is_some() {
-        return Err(ApiError::invalid(format!(
-            "{place}: `files` names files on the server, which the API does not read; run single VMs with inline files (POST …/vms) or deploy from the command line"
-        )));
-    }
-    if n.user_data_file.is_some() {
-        return Err(ApiError::invalid(format!(
-            "{place}: `user_data_file` names a file on the server, which the API does not read; give `user_data` inline"
-        )));
-    }
-    n.ssh_keys
-        .take()
-        .map(|keys| {
-            params::ssh_keys(keys).map_err(|e| ApiError::invalid(format!("{place}: {}", e.message)))
-        })
-        .transpose()
+    let format = if is_json { Format::Json } else { Format::Toml };
+    // Relative paths cannot name anything: the server reads no local file for a client.
+    deployment::parse(text, format, std::path::Path::new("."))
+        .map_err(|e| ApiError::invalid(format!("{e:#}")))
 }
 
 async fn create(
@@ -107,33 +61,26 @@ async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let p = Params::parse(q.as_deref())?.only(&["keep_on_failure", "concurrency", "timeout"])?;
-    let client = s.client(&c)?;
-    let plan = parse(&headers, &body)?;
-    let opts = DeployOptions {
-        concurrency: p
-            .number("concurrency")?
-            .unwrap_or(s.orchestration().concurrency),
-        poll: s.poll(p.duration("timeout")?),
+    let draft = parse(&headers, &body)?;
+    let settings = DeploySettings {
+        concurrency: p.number("concurrency")?,
+        timeout: p.duration("timeout")?,
         keep_on_failure: p.flag("keep_on_failure")?,
     };
-    let run_id = orchestrate::new_run_id();
+    let ctx = s.ctx(&c)?;
+    let prepared = deploy::prepare(&ctx, &draft, &settings)
+        .map_err(|e| ApiError::invalid(format!("invalid deployment: {e:#}")))?;
+    let run_id = prepared.run_id.clone();
     let progress = Arc::new(DeployProgress::default());
-    let total = plan.total();
-    let name = plan.name.clone();
+    let total = draft.total();
+    let name = draft.name.clone();
     let work = {
-        let (run_id, progress) = (run_id.clone(), progress.clone());
+        let progress = progress.clone();
         async move {
-            let result = deploy::deploy(&client, &plan, &run_id, &opts, progress)
+            let result = deploy::run(&ctx, &prepared, progress)
                 .await
-                .map_err(|e| ApiError::from_anyhow(&e).redacted(&client))?;
-            let vms: Vec<Value> = result
-                .vms
-                .iter()
-                .map(|d| {
-                    serde_json::to_value(DeployedVm::new(VmView::new(&d.vm))).expect("serializable")
-                })
-                .collect();
-            Ok(json!({"run_id": result.run_id, "name": result.name, "vms": vms}))
+                .map_err(|e| ApiError::from_anyhow(&e).redacted(&ctx.client))?;
+            Ok(serde_json::to_value(result).expect("views serialize"))
         }
     };
     let job = s.jobs().spawn(
@@ -169,40 +116,14 @@ async fn create(
         .into_response())
 }
 
-/// A VM of a deployment, with its node group and index (from its tags).
-#[derive(Debug, Serialize)]
-struct DeployedVm {
-    #[serde(flatten)]
-    vm: VmView,
-    node: Option<String>,
-    index: Option<u32>,
-}
-
-impl DeployedVm {
-    fn new(vm: VmView) -> Self {
-        DeployedVm {
-            node: vm.tags.get(TAG_NODE).cloned(),
-            index: vm.tags.get(TAG_INDEX).and_then(|i| i.parse().ok()),
-            vm,
-        }
-    }
-}
-
 /// The status document of a run.
-async fn describe(client: &Client, job: Option<&Job>, run_id: &str) -> Result<Value, ApiError> {
-    let listed = client.list_vms(vec![tag(TAG_RUN, run_id)]).await;
-    let (vms, vms_error) = match listed {
-        Ok(vms) => {
-            let mut vms: Vec<DeployedVm> = vms
-                .iter()
-                .map(|v| DeployedVm::new(VmView::new(v)))
-                .collect();
-            vms.sort_by(|a, b| (&a.node, a.index).cmp(&(&b.node, b.index)));
-            (vms, None)
-        }
+async fn describe(ctx: &Ctx, job: Option<&Job>, run_id: &str) -> Result<Value, ApiError> {
+    let client = &ctx.client;
+    let (vms, vms_error) = match deploy::run_vms(ctx, run_id).await {
+        Ok(vms) => (vms, None),
         // The job's view is still worth showing when the cloud cannot be listed right now.
-        Err(e) if job.is_some() => (Vec::new(), Some(ApiError::from_call(&e).redacted(client))),
-        Err(e) => return Err(ApiError::from_call(&e).redacted(client)),
+        Err(e) if job.is_some() => (Vec::new(), Some(ApiError::from_anyhow(&e).redacted(client))),
+        Err(e) => return Err(ApiError::from_anyhow(&e).redacted(client)),
     };
     let Some(job) = job else {
         if vms.is_empty() {
@@ -244,13 +165,13 @@ async fn status(
     State(s): State<ServerState>,
     Path((c, run_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let client = s.client(&c)?;
+    let ctx = s.ctx(&c)?;
     let job = s.jobs().for_run(KIND, &c, &run_id);
-    Ok(Json(describe(&client, job.as_deref(), &run_id).await?).into_response())
+    Ok(Json(describe(&ctx, job.as_deref(), &run_id).await?).into_response())
 }
 
 async fn list(State(s): State<ServerState>, Path(c): Path<String>) -> Result<Response, ApiError> {
-    s.client(&c)?;
+    s.ctx(&c)?;
     let runs: Vec<Value> = s
         .jobs()
         .list()
@@ -282,13 +203,12 @@ async fn terminate(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = Params::parse(q.as_deref())?.only(&["timeout"])?;
-    let client = s.client(&c)?;
+    let ctx = s.ctx(&c)?;
     let job = s.jobs().for_run(KIND, &c, &run_id);
     if job.is_none() {
-        let vms = client
-            .list_vms(vec![tag(TAG_RUN, &run_id)])
+        let vms = deploy::run_vms(&ctx, &run_id)
             .await
-            .map_err(|e| ApiError::from_call(&e).redacted(&client))?;
+            .map_err(|e| ApiError::from_anyhow(&e).redacted(&ctx.client))?;
         if vms.is_empty() {
             return Err(ApiError::not_found(format!(
                 "no VM carries run id {run_id}: nothing to terminate"
@@ -296,20 +216,20 @@ async fn terminate(
         }
     }
     let cancelled = job.is_some_and(|j| j.cancel("terminated through the API before it finished"));
-    let poll = s.poll(p.duration("timeout")?);
-    let interval = s.orchestration().poll_interval;
+    let timeout = p.duration("timeout")?;
+    let interval = ctx.orchestration.poll_interval;
     let work = {
         let run_id = run_id.clone();
         async move {
-            let failed = |e: anyhow::Error| ApiError::from_anyhow(&e).redacted(&client);
-            let mut removed = orchestrate::cleanup_run(&client, &run_id, poll)
+            let failed = |e: anyhow::Error| ApiError::from_anyhow(&e).redacted(&ctx.client);
+            let mut removed = deploy::cleanup(&ctx, &run_id, timeout)
                 .await
                 .map_err(failed)?;
             if cancelled {
                 // A create call in flight when the deployment stopped may land after the
                 // first pass: look once more.
                 tokio::time::sleep(interval).await;
-                removed += orchestrate::cleanup_run(&client, &run_id, poll)
+                removed += deploy::cleanup(&ctx, &run_id, timeout)
                     .await
                     .map_err(failed)?;
             }

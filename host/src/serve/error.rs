@@ -4,10 +4,10 @@
 //! label (`trap`, `timeout`, `cpu-budget`, …). The cloud refusing the *host's* credentials is a
 //! gateway problem (502), not the API user's: their bearer token was fine.
 
-use crate::client::Client;
-use crate::error::{CallError, ErrorKind};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use connector_runtime::client::Client;
+use connector_runtime::error::{CallError, ErrorKind};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -146,7 +146,7 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::CloudError;
+    use connector_runtime::error::CloudError;
 
     fn cloud(kind: ErrorKind) -> CallError {
         CallError::Cloud(CloudError {

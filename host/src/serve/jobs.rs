@@ -6,11 +6,12 @@
 //! forgotten after [`RETENTION`].
 
 use super::error::ApiError;
-use crate::orchestrate::deploy::{GroupProgress, Observer};
+use connector_runtime::orchestrate::deploy::{GroupProgress, Observer};
+use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
@@ -45,24 +46,21 @@ pub struct DeployProgress {
 
 impl DeployProgress {
     pub fn phase(&self) -> String {
-        self.phase.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.phase.lock().clone()
     }
 
     pub fn groups(&self) -> BTreeMap<String, GroupProgress> {
-        self.groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.groups.lock().clone()
     }
 }
 
 impl Observer for DeployProgress {
     fn phase(&self, phase: &str) {
-        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = phase.to_string();
+        *self.phase.lock() = phase.to_string();
     }
 
     fn progress(&self, groups: &BTreeMap<String, GroupProgress>) {
-        *self.groups.lock().unwrap_or_else(|e| e.into_inner()) = groups.clone();
+        *self.groups.lock() = groups.clone();
     }
 }
 
@@ -154,8 +152,7 @@ impl Job {
             s.finished_at = Some(SystemTime::now());
             true
         });
-        if cancelled && let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take()
-        {
+        if cancelled && let Some(task) = self.task.lock().take() {
             task.abort();
         }
         cancelled
@@ -229,7 +226,7 @@ impl Jobs {
             task: Mutex::new(None),
         });
         {
-            let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            let mut jobs = self.jobs.lock();
             let now = SystemTime::now();
             jobs.retain(|_, j| match j.state().finished_at {
                 Some(t) => now.duration_since(t).unwrap_or_default() < RETENTION,
@@ -245,27 +242,17 @@ impl Jobs {
             }
             running.finish(outcome);
         });
-        *job.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.abort_handle());
+        *job.task.lock() = Some(handle.abort_handle());
         job
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
+        self.jobs.lock().get(id).cloned()
     }
 
     /// Every job, oldest first.
     pub fn list(&self) -> Vec<Arc<Job>> {
-        let mut all: Vec<Arc<Job>> = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let mut all: Vec<Arc<Job>> = self.jobs.lock().values().cloned().collect();
         all.sort_by_key(|j| j.created_at);
         all
     }

@@ -64,24 +64,24 @@ pub use auth::{Role, Tokens};
 pub use error::ApiError;
 
 use crate::config::{HostConfig, NamedConnectorConfig, OrchestrationConfig};
-use crate::egress::TlsSettings;
-use crate::orchestrate::wait::Poll;
-use crate::policy::EgressPolicy;
-use crate::registry::Registry;
-use crate::runtime::ConnectorSpec;
+use crate::ops::Ctx;
+use crate::ops::inputs::NoLocalFiles;
 use crate::setup::{self, CloudSource};
 use anyhow::{Context, bail};
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use connector_runtime::engine::ConnectorSpec;
+use connector_runtime::policy::EgressPolicy;
+use connector_runtime::policy::TlsSettings;
+use connector_runtime::registry::Registry;
 use jobs::Jobs;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where serve mode listens when neither `--listen` nor `[server] listen` says.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub use crate::config::DEFAULT_LISTEN;
 
 /// How often `[server] watch = true` looks at the component files.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
@@ -99,7 +99,7 @@ pub struct Built {
     pub registry: Arc<Registry>,
     pub source: CloudSource,
     /// The embedded simulator when no cloud is configured: shut it down last.
-    pub simulator: Option<okeanos_sim::RunningSim>,
+    pub simulator: Option<crate::embedded::EmbeddedSim>,
 }
 
 /// Builds the registry: the built-in `okeanos` connector (or `okeanos_component`) on the
@@ -146,7 +146,7 @@ async fn fill(
         }
         None => {
             registry
-                .insert(crate::OKEANOS_COMPONENT, okeanos, "built-in".into(), None)
+                .insert(crate::OKEANOS_CONNECTOR, okeanos, "built-in".into(), None)
                 .await
         }
     };
@@ -249,17 +249,18 @@ impl ServerState {
         &self.inner.orchestration
     }
 
-    /// Waiting bounds: the configured poll interval and `timeout` or `[orchestration] vm_timeout`.
-    fn poll(&self, timeout: Option<Duration>) -> Poll {
-        let o = self.orchestration();
-        Poll::new(o.poll_interval, timeout.unwrap_or(o.vm_timeout))
-    }
-
-    /// The current version of a connector, by name (404 if there is none).
-    fn client(&self, connector: &str) -> Result<crate::client::Client, ApiError> {
-        self.registry()
+    /// The operations' context for the current version of a connector, by name (404 if there
+    /// is none). The server reads no local file for a client.
+    fn ctx(&self, connector: &str) -> Result<Ctx, ApiError> {
+        let client = self
+            .registry()
             .client(connector)
-            .map_err(|e| ApiError::not_found(format!("{e:#}")))
+            .map_err(|e| ApiError::not_found(format!("{e:#}")))?;
+        Ok(Ctx {
+            client,
+            orchestration: self.orchestration().clone(),
+            local: Arc::new(NoLocalFiles),
+        })
     }
 }
 
@@ -351,7 +352,7 @@ pub async fn run(
     let watcher = config
         .server
         .watch
-        .then(|| crate::registry::watch(built.registry.clone(), WATCH_INTERVAL));
+        .then(|| connector_runtime::registry::watch(built.registry.clone(), WATCH_INTERVAL));
     let state = ServerState::new(built.registry.clone(), config)?;
     eprintln!(
         "serving connectors {} on http://{addr} (cloud: {}); Ctrl-C stops",

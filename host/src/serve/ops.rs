@@ -1,14 +1,14 @@
-//! The connector operations of the command line, one handler each: parse → orchestrate →
-//! the same JSON views (`crate::view`) the command line prints with `--output json`.
+//! The connector operations over HTTP, one handler each: parse the path, query and JSON body
+//! into an operation's request (`crate::ops`), run it (as a job when it waits), answer its view.
 
 use super::ServerState;
 use super::error::ApiError;
 use super::jobs::{Job, JobStatus, NewJob};
-use super::params::{self, FileBody, Params};
-use crate::bindings::types::VmSpec;
-use crate::client::Client;
-use crate::orchestrate::{self, BuildImageRequest, ResizeOutcome, RunRequest, TAG_RUN, tag};
-use crate::view::{DiskView, FlavorView, ImageView, VmView};
+use super::params::{self, Params};
+use crate::ops::disks::{self, AttachRequest, DetachRequest};
+use crate::ops::images::{self, BuildImageRequest, CreateImageRequest};
+use crate::ops::vms::{self, ListRequest, Power, ResizeRequest, RunImageRequest, TerminateRequest};
+use crate::ops::{Ctx, inputs};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -16,9 +16,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use serde::Deserialize;
+use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -91,18 +90,54 @@ fn new_job(kind: &'static str, connector: &str, title: String) -> NewJob {
     }
 }
 
-fn to_json(v: impl serde::Serialize) -> Value {
-    serde_json::to_value(v).expect("views serialize")
+/// Runs an operation as a job whose result is its view.
+async fn submit_op<V, F>(
+    s: &ServerState,
+    ctx: &Ctx,
+    wait: bool,
+    new: NewJob,
+    done: StatusCode,
+    op: F,
+) -> Response
+where
+    V: Serialize,
+    F: Future<Output = anyhow::Result<V>> + Send + 'static,
+{
+    let client = ctx.client.clone();
+    let work = async move {
+        let view = op
+            .await
+            .map_err(|e| ApiError::from_anyhow(&e).redacted(&client))?;
+        Ok(serde_json::to_value(view).expect("views serialize"))
+    };
+    submit(s, wait, new, done, work).await
 }
 
-/// An orchestration error, with the connector's secrets removed.
-fn failed(client: &Client) -> impl Fn(anyhow::Error) -> ApiError + '_ {
-    move |e| ApiError::from_anyhow(&e).redacted(client)
+/// Answers an operation's view at once (200).
+fn answer<V: Serialize>(ctx: &Ctx, result: anyhow::Result<V>) -> ApiResult {
+    let view = result.map_err(|e| ApiError::from_anyhow(&e).redacted(&ctx.client))?;
+    Ok(Json(view).into_response())
 }
 
-/// A call error, with the connector's secrets removed.
-fn call_failed(client: &Client) -> impl Fn(crate::error::CallError) -> ApiError + '_ {
-    move |e| ApiError::from_call(&e).redacted(client)
+/// A request the operation refused before anything was asked of the cloud: the client's fault.
+fn refused(e: anyhow::Error) -> ApiError {
+    ApiError::invalid(format!("{e:#}"))
+}
+
+/// A size error, with the API's way of saying it.
+fn check_size(
+    flavor: &Option<String>,
+    cpu: Option<u32>,
+    ram_mb: Option<u32>,
+    disk_gb: Option<u32>,
+) -> Result<(), ApiError> {
+    inputs::size(flavor.clone(), cpu, ram_mb, disk_gb)
+        .map(|_| ())
+        .map_err(|e| ApiError::invalid(format!("{e}: give \"flavor\", or \"cpu\" and \"ram_mb\"")))
+}
+
+fn wait_flag(q: Option<&str>) -> Result<bool, ApiError> {
+    Params::parse(q)?.only(&["wait"])?.flag("wait")
 }
 
 async fn connectors(State(s): State<ServerState>) -> Json<Vec<Value>> {
@@ -116,66 +151,49 @@ async fn connectors(State(s): State<ServerState>) -> Json<Vec<Value>> {
 }
 
 async fn flavors(State(s): State<ServerState>, Path(c): Path<String>) -> ApiResult {
-    let client = s.client(&c)?;
-    let flavors = client.list_flavors().await.map_err(call_failed(&client))?;
-    Ok(Json(flavors.iter().map(FlavorView::new).collect::<Vec<_>>()).into_response())
+    let ctx = s.ctx(&c)?;
+    answer(&ctx, images::flavors(&ctx).await)
 }
 
 async fn images(State(s): State<ServerState>, Path(c): Path<String>) -> ApiResult {
-    let client = s.client(&c)?;
-    let images = client.list_images().await.map_err(call_failed(&client))?;
-    Ok(Json(images.iter().map(ImageView::new).collect::<Vec<_>>()).into_response())
+    let ctx = s.ctx(&c)?;
+    answer(&ctx, images::list(&ctx).await)
 }
 
 async fn image_get(
     State(s): State<ServerState>,
     Path((c, image)): Path<(String, String)>,
 ) -> ApiResult {
-    let client = s.client(&c)?;
-    let image = client
-        .get_image(image)
-        .await
-        .map_err(call_failed(&client))?;
-    Ok(Json(ImageView::new(&image)).into_response())
+    let ctx = s.ctx(&c)?;
+    answer(&ctx, images::get(&ctx, &image).await)
 }
 
 async fn image_delete(
     State(s): State<ServerState>,
     Path((c, image)): Path<(String, String)>,
 ) -> ApiResult {
-    let client = s.client(&c)?;
-    client
-        .delete_image(image.clone())
-        .await
-        .map_err(call_failed(&client))?;
-    Ok(Json(json!({"image": image, "deleted": true})).into_response())
-}
-
-async fn set_public(s: ServerState, c: String, image: String, public: bool) -> ApiResult {
-    let client = s.client(&c)?;
-    client
-        .set_image_public(image.clone(), public)
-        .await
-        .map_err(call_failed(&client))?;
-    let image = client
-        .get_image(image)
-        .await
-        .map_err(call_failed(&client))?;
-    Ok(Json(ImageView::new(&image)).into_response())
+    let ctx = s.ctx(&c)?;
+    let deleted = images::delete(&ctx, &image).await;
+    answer(
+        &ctx,
+        deleted.map(|()| json!({"image": image, "deleted": true})),
+    )
 }
 
 async fn image_publish(
     State(s): State<ServerState>,
     Path((c, image)): Path<(String, String)>,
 ) -> ApiResult {
-    set_public(s, c, image, true).await
+    let ctx = s.ctx(&c)?;
+    answer(&ctx, images::set_public(&ctx, &image, true).await)
 }
 
 async fn image_unpublish(
     State(s): State<ServerState>,
     Path((c, image)): Path<(String, String)>,
 ) -> ApiResult {
-    set_public(s, c, image, false).await
+    let ctx = s.ctx(&c)?;
+    answer(&ctx, images::set_public(&ctx, &image, false).await)
 }
 
 async fn vms_list(
@@ -184,109 +202,46 @@ async fn vms_list(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let p = Params::parse(q.as_deref())?.only(&["tag", "run_id"])?;
-    let mut tags =
-        crate::cli::parse_tags(&p.all("tag")).map_err(|e| ApiError::invalid(format!("{e:#}")))?;
-    if let Some(run) = p.get("run_id") {
-        tags.push(tag(TAG_RUN, run));
-    }
-    let client = s.client(&c)?;
-    let vms = client.list_vms(tags).await.map_err(call_failed(&client))?;
-    Ok(Json(vms.iter().map(VmView::new).collect::<Vec<_>>()).into_response())
+    let req = ListRequest {
+        tags: p.all("tag"),
+        run_id: p.get("run_id").map(str::to_string),
+    };
+    let tags = req.tags().map_err(refused)?;
+    let ctx = s.ctx(&c)?;
+    answer(&ctx, vms::list(&ctx, tags).await)
 }
 
 async fn vm_get(State(s): State<ServerState>, Path((c, id)): Path<(String, String)>) -> ApiResult {
-    let client = s.client(&c)?;
-    let vm = client
-        .get_vm(id.clone())
-        .await
-        .map_err(call_failed(&client))?;
-    let disks = client
-        .list_disks(Some(id))
-        .await
-        .map_err(call_failed(&client))?;
-    Ok(Json(VmView::new(&vm).with_disks(&disks)).into_response())
+    let ctx = s.ctx(&c)?;
+    answer(&ctx, vms::describe(&ctx, &id).await)
 }
 
 /// `POST …/vms`: run-image.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunImageBody {
-    image: String,
-    flavor: Option<String>,
-    cpu: Option<u32>,
-    ram_mb: Option<u32>,
-    disk_gb: Option<u32>,
-    name: Option<String>,
-    #[serde(default)]
-    ssh_keys: Vec<String>,
-    #[serde(default)]
-    files: Vec<FileBody>,
-    user_data: Option<String>,
-    volatile_disk_gb: Option<u32>,
-    #[serde(default)]
-    tags: BTreeMap<String, String>,
-    project: Option<String>,
-    /// How long to wait for the VM to run, e.g. "10m".
-    timeout: Option<String>,
-    /// Keep the VM if it fails to come up (default: delete it).
-    #[serde(default)]
-    keep_on_failure: bool,
-}
-
 async fn vm_create(
     State(s): State<ServerState>,
     Path(c): Path<String>,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let p = Params::parse(q.as_deref())?.only(&["wait"])?;
-    let b: RunImageBody = params::json(&body)?;
-    let timeout = b
-        .timeout
-        .as_deref()
-        .map(|t| params::duration("timeout", t))
-        .transpose()?;
-    if b.tags.keys().any(|k| k.is_empty()) {
-        return Err(ApiError::invalid("a tag has an empty key"));
-    }
-    let spec = VmSpec {
-        name: b.name.unwrap_or_else(|| default_vm_name(&b.image)),
-        size: params::size(b.flavor, b.cpu, b.ram_mb, b.disk_gb)?,
-        image: b.image,
-        ssh_keys: params::ssh_keys(b.ssh_keys)?,
-        files: params::files(b.files)?,
-        user_data: b.user_data,
-        volatile_disk_gb: b.volatile_disk_gb,
-        tags: b.tags.iter().map(|(k, v)| tag(k, v)).collect(),
-        project: b.project,
+    let wait = wait_flag(q.as_deref())?;
+    let req: RunImageRequest = params::json(&body)?;
+    check_size(&req.flavor, req.cpu, req.ram_mb, req.disk_gb)?;
+    let ctx = s.ctx(&c)?;
+    let run = vms::prepare_run(&ctx, &req).map_err(refused)?;
+    let title = format!("VM {} from {}", run.spec.name, run.spec.image);
+    let op = {
+        let ctx = ctx.clone();
+        async move { vms::run_image(&ctx, run).await }
     };
-    let client = s.client(&c)?;
-    let req = RunRequest {
-        spec,
-        wait: true,
-        poll: s.poll(timeout),
-        keep_on_failure: b.keep_on_failure,
-    };
-    let title = format!("VM {} from {}", req.spec.name, req.spec.image);
-    let work = async move {
-        let (vm, _run) = orchestrate::run_image(&client, req)
-            .await
-            .map_err(failed(&client))?;
-        Ok(to_json(VmView::new(&vm)))
-    };
-    Ok(submit(
+    Ok(submit_op(
         &s,
-        p.flag("wait")?,
+        &ctx,
+        wait,
         new_job("run-image", &c, title),
         StatusCode::CREATED,
-        work,
+        op,
     )
     .await)
-}
-
-fn default_vm_name(image: &str) -> String {
-    let base: String = orchestrate::sanitize(image).chars().take(40).collect();
-    format!("{base}-{}", &orchestrate::new_run_id()[..6])
 }
 
 async fn vm_delete(
@@ -295,57 +250,41 @@ async fn vm_delete(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let p = Params::parse(q.as_deref())?.only(&["wait", "timeout"])?;
-    let client = s.client(&c)?;
-    // A typo should be a 404, not a silent no-op.
-    client
-        .get_vm(id.clone())
-        .await
-        .map_err(call_failed(&client))?;
-    if p.flag("wait")? {
-        let ids = [id.clone()];
-        orchestrate::terminate_many(&client, &ids, &[], s.poll(p.duration("timeout")?))
-            .await
-            .map_err(failed(&client))?;
-        return Ok(Json(json!({"terminated": ids})).into_response());
+    let ctx = s.ctx(&c)?;
+    let req = TerminateRequest {
+        vm_ids: vec![id.clone()],
+        run_id: None,
+        no_wait: !p.flag("wait")?,
+        timeout: p.duration("timeout")?,
+    };
+    let done = vms::terminate(&ctx, req).await;
+    let done = done.map_err(|e| ApiError::from_anyhow(&e).redacted(&ctx.client))?;
+    if done.waited {
+        return Ok(Json(done).into_response());
     }
-    client
-        .delete_vm(id.clone())
-        .await
-        .map_err(call_failed(&client))?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"vm": id, "action": "delete", "accepted": true})),
+        Json(crate::view::ActionView::accepted(&id, "delete")),
     )
         .into_response())
 }
 
-fn action_accepted(id: &str, action: &str) -> Response {
-    (
-        StatusCode::ACCEPTED,
-        Json(json!({"vm": id, "action": action, "accepted": true})),
-    )
-        .into_response()
+async fn power(s: ServerState, c: String, id: String, action: Power) -> ApiResult {
+    let ctx = s.ctx(&c)?;
+    let done = vms::power(&ctx, &id, action).await;
+    let done = done.map_err(|e| ApiError::from_anyhow(&e).redacted(&ctx.client))?;
+    Ok((StatusCode::ACCEPTED, Json(done)).into_response())
 }
 
 async fn vm_start(
     State(s): State<ServerState>,
     Path((c, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let client = s.client(&c)?;
-    client
-        .start_vm(id.clone())
-        .await
-        .map_err(call_failed(&client))?;
-    Ok(action_accepted(&id, "start"))
+    power(s, c, id, Power::Start).await
 }
 
 async fn vm_stop(State(s): State<ServerState>, Path((c, id)): Path<(String, String)>) -> ApiResult {
-    let client = s.client(&c)?;
-    client
-        .stop_vm(id.clone())
-        .await
-        .map_err(call_failed(&client))?;
-    Ok(action_accepted(&id, "stop"))
+    power(s, c, id, Power::Stop).await
 }
 
 async fn vm_reboot(
@@ -354,22 +293,7 @@ async fn vm_reboot(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let hard = Params::parse(q.as_deref())?.only(&["hard"])?.flag("hard")?;
-    let client = s.client(&c)?;
-    client
-        .reboot_vm(id.clone(), hard)
-        .await
-        .map_err(call_failed(&client))?;
-    Ok(action_accepted(&id, "reboot"))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResizeBody {
-    flavor: Option<String>,
-    cpu: Option<u32>,
-    ram_mb: Option<u32>,
-    disk_gb: Option<u32>,
-    timeout: Option<String>,
+    power(s, c, id, Power::Reboot { hard }).await
 }
 
 async fn vm_resize(
@@ -378,36 +302,25 @@ async fn vm_resize(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let wait = Params::parse(q.as_deref())?.only(&["wait"])?.flag("wait")?;
-    let b: ResizeBody = params::json(&body)?;
-    let size = params::size(b.flavor, b.cpu, b.ram_mb, b.disk_gb)?;
-    let poll = s.poll(
-        b.timeout
-            .as_deref()
-            .map(|t| params::duration("timeout", t))
-            .transpose()?,
-    );
-    let client = s.client(&c)?;
+    let wait = wait_flag(q.as_deref())?;
+    let req: ResizeRequest = params::json(&body)?;
+    check_size(&req.flavor, req.cpu, req.ram_mb, req.disk_gb)?;
+    let size = req.size().map_err(refused)?;
+    let ctx = s.ctx(&c)?;
     let title = format!("resize VM {id}");
-    let work = async move {
-        let outcome = orchestrate::resize(&client, &id, size, poll)
-            .await
-            .map_err(failed(&client))?;
-        let (vm, changed) = match outcome {
-            ResizeOutcome::AlreadyThere(vm) => (vm, false),
-            ResizeOutcome::Resized(vm) => (vm, true),
-        };
-        Ok(json!({"changed": changed, "vm": VmView::new(&vm)}))
+    let op = {
+        let ctx = ctx.clone();
+        async move { vms::resize(&ctx, &id, size, req.timeout).await }
     };
-    Ok(submit(&s, wait, new_job("resize", &c, title), StatusCode::OK, work).await)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AttachBody {
-    size_gb: u32,
-    name: Option<String>,
-    timeout: Option<String>,
+    Ok(submit_op(
+        &s,
+        &ctx,
+        wait,
+        new_job("resize", &c, title),
+        StatusCode::OK,
+        op,
+    )
+    .await)
 }
 
 async fn disk_attach(
@@ -416,34 +329,22 @@ async fn disk_attach(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let wait = Params::parse(q.as_deref())?.only(&["wait"])?.flag("wait")?;
-    let b: AttachBody = params::json(&body)?;
-    if b.size_gb == 0 {
-        return Err(ApiError::invalid("size_gb must be at least 1"));
-    }
-    let poll = s.poll(
-        b.timeout
-            .as_deref()
-            .map(|t| params::duration("timeout", t))
-            .transpose()?,
-    );
-    let name = b
-        .name
-        .unwrap_or_else(|| format!("disk-{}", &orchestrate::new_run_id()[..8]));
-    let client = s.client(&c)?;
-    let title = format!("attach a {} GB disk to VM {id}", b.size_gb);
-    let work = async move {
-        let disk = orchestrate::attach_disk(&client, &id, b.size_gb, &name, poll)
-            .await
-            .map_err(failed(&client))?;
-        Ok(to_json(DiskView::new(&disk)))
+    let wait = wait_flag(q.as_deref())?;
+    let req: AttachRequest = params::json(&body)?;
+    req.check().map_err(refused)?;
+    let ctx = s.ctx(&c)?;
+    let title = format!("attach a {} GB disk to VM {id}", req.size_gb);
+    let op = {
+        let ctx = ctx.clone();
+        async move { disks::attach(&ctx, &id, req).await }
     };
-    Ok(submit(
+    Ok(submit_op(
         &s,
+        &ctx,
         wait,
         new_job("attach-disk", &c, title),
         StatusCode::CREATED,
-        work,
+        op,
     )
     .await)
 }
@@ -454,34 +355,28 @@ async fn disk_detach(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let p = Params::parse(q.as_deref())?.only(&["wait", "delete", "timeout"])?;
-    let delete = p.flag("delete")?;
-    let poll = s.poll(p.duration("timeout")?);
-    let client = s.client(&c)?;
+    let req = DetachRequest {
+        delete: p.flag("delete")?,
+        timeout: p.duration("timeout")?,
+    };
+    let ctx = s.ctx(&c)?;
     let title = format!(
         "detach volume {disk} from VM {id}{}",
-        if delete { " and delete it" } else { "" }
+        if req.delete { " and delete it" } else { "" }
     );
-    let work = async move {
-        let d = orchestrate::detach_disk(&client, &id, &disk, delete, poll)
-            .await
-            .map_err(failed(&client))?;
-        Ok(to_json(DiskView::new(&d)))
+    let op = {
+        let ctx = ctx.clone();
+        async move { disks::detach(&ctx, &id, &disk, req).await }
     };
-    Ok(submit(
+    Ok(submit_op(
         &s,
+        &ctx,
         p.flag("wait")?,
         new_job("detach-disk", &c, title),
         StatusCode::OK,
-        work,
+        op,
     )
     .await)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateImageBody {
-    name: String,
-    timeout: Option<String>,
 }
 
 async fn vm_create_image(
@@ -490,51 +385,23 @@ async fn vm_create_image(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let wait = Params::parse(q.as_deref())?.only(&["wait"])?.flag("wait")?;
-    let b: CreateImageBody = params::json(&body)?;
-    let poll = s.poll(
-        b.timeout
-            .as_deref()
-            .map(|t| params::duration("timeout", t))
-            .transpose()?,
-    );
-    let client = s.client(&c)?;
-    let title = format!("image {} from VM {id}", b.name);
-    let work = async move {
-        let image = orchestrate::create_image(&client, &id, &b.name, poll)
-            .await
-            .map_err(failed(&client))?;
-        Ok(to_json(ImageView::new(&image)))
+    let wait = wait_flag(q.as_deref())?;
+    let req: CreateImageRequest = params::json(&body)?;
+    let ctx = s.ctx(&c)?;
+    let title = format!("image {} from VM {id}", req.name);
+    let op = {
+        let ctx = ctx.clone();
+        async move { images::create(&ctx, &id, req).await }
     };
-    Ok(submit(
+    Ok(submit_op(
         &s,
+        &ctx,
         wait,
         new_job("create-image", &c, title),
         StatusCode::CREATED,
-        work,
+        op,
     )
     .await)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BuildImageBody {
-    /// Base image id or name.
-    image: String,
-    flavor: Option<String>,
-    cpu: Option<u32>,
-    ram_mb: Option<u32>,
-    disk_gb: Option<u32>,
-    /// Name of the new image.
-    name: String,
-    #[serde(default)]
-    files: Vec<FileBody>,
-    #[serde(default)]
-    ssh_keys: Vec<String>,
-    user_data: Option<String>,
-    #[serde(default)]
-    public: bool,
-    timeout: Option<String>,
 }
 
 async fn image_build(
@@ -543,37 +410,23 @@ async fn image_build(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let wait = Params::parse(q.as_deref())?.only(&["wait"])?.flag("wait")?;
-    let b: BuildImageBody = params::json(&body)?;
-    let req = BuildImageRequest {
-        size: params::size(b.flavor, b.cpu, b.ram_mb, b.disk_gb)?,
-        base_image: b.image,
-        name: b.name,
-        files: params::files(b.files)?,
-        ssh_keys: params::ssh_keys(b.ssh_keys)?,
-        user_data: b.user_data,
-        public: b.public,
-        poll: s.poll(
-            b.timeout
-                .as_deref()
-                .map(|t| params::duration("timeout", t))
-                .transpose()?,
-        ),
+    let wait = wait_flag(q.as_deref())?;
+    let req: BuildImageRequest = params::json(&body)?;
+    check_size(&req.flavor, req.cpu, req.ram_mb, req.disk_gb)?;
+    let ctx = s.ctx(&c)?;
+    let build = images::prepare_build(&ctx, &req).map_err(refused)?;
+    let title = format!("image {} from {}", build.name, build.base_image);
+    let op = {
+        let ctx = ctx.clone();
+        async move { images::build(&ctx, build).await }
     };
-    let client = s.client(&c)?;
-    let title = format!("image {} from {}", req.name, req.base_image);
-    let work = async move {
-        let image = orchestrate::build_image(&client, req)
-            .await
-            .map_err(failed(&client))?;
-        Ok(to_json(ImageView::new(&image)))
-    };
-    Ok(submit(
+    Ok(submit_op(
         &s,
+        &ctx,
         wait,
         new_job("build-image", &c, title),
         StatusCode::CREATED,
-        work,
+        op,
     )
     .await)
 }

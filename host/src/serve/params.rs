@@ -1,11 +1,7 @@
 //! Request parsing with JSON errors: query strings (repeated keys allowed, e.g. `?tag=a=1&tag=b=2`),
-//! JSON bodies (unknown fields are errors naming the field), sizes and durations.
+//! JSON bodies (unknown fields are errors naming the field) and durations.
 
 use super::error::ApiError;
-use crate::bindings::types::{File, Size};
-use crate::orchestrate::deploy;
-use base64::Engine as _;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -94,90 +90,6 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))
 }
 
-/// A size: a flavor (id or name), or CPUs and RAM (and optionally disk) matched to a flavor.
-pub fn size(
-    flavor: Option<String>,
-    cpu: Option<u32>,
-    ram_mb: Option<u32>,
-    disk_gb: Option<u32>,
-) -> Result<Size, ApiError> {
-    deploy::size_from(flavor, cpu, ram_mb, disk_gb)
-        .map_err(|e| ApiError::invalid(format!("{e}: give \"flavor\", or \"cpu\" and \"ram_mb\"")))
-}
-
-/// A file to place on the VM, given inline (the server never reads its own files for a client).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileBody {
-    /// Absolute path on the VM.
-    pub path: String,
-    /// UTF-8 contents…
-    pub contents: Option<String>,
-    /// …or base64 contents.
-    pub contents_base64: Option<String>,
-    /// Unix mode, default 0644 (420).
-    pub mode: Option<u32>,
-    pub owner: Option<String>,
-    pub group: Option<String>,
-}
-
-pub fn files(files: Vec<FileBody>) -> Result<Vec<File>, ApiError> {
-    files
-        .into_iter()
-        .map(|f| {
-            if !f.path.starts_with('/') {
-                return Err(ApiError::invalid(format!(
-                    "file path `{}` must be absolute",
-                    f.path
-                )));
-            }
-            let contents = match (f.contents, f.contents_base64) {
-                (Some(text), None) => text.into_bytes(),
-                (None, Some(b64)) => base64::engine::general_purpose::STANDARD
-                    .decode(b64.trim())
-                    .map_err(|e| {
-                        ApiError::invalid(format!("contents_base64 of {}: {e}", f.path))
-                    })?,
-                _ => {
-                    return Err(ApiError::invalid(format!(
-                        "file {}: give exactly one of \"contents\" and \"contents_base64\"",
-                        f.path
-                    )));
-                }
-            };
-            Ok(File {
-                path: f.path,
-                contents,
-                owner: Some(f.owner.unwrap_or_else(|| "root".into())),
-                group: Some(f.group.unwrap_or_else(|| "root".into())),
-                mode: Some(f.mode.unwrap_or(0o644)),
-            })
-        })
-        .collect()
-}
-
-/// SSH public keys given as text (`ssh-ed25519 AAAA… user@host`), never key files.
-pub fn ssh_keys(keys: Vec<String>) -> Result<Vec<String>, ApiError> {
-    keys.into_iter()
-        .map(|k| {
-            let k = k.trim().to_string();
-            if k.contains("PRIVATE KEY") {
-                return Err(ApiError::invalid(
-                    "an entry of ssh_keys is a PRIVATE key: send the public one (the .pub file's line), and consider that key compromised",
-                ));
-            }
-            let known = ["ssh-", "ecdsa-", "sk-ssh-", "sk-ecdsa-"];
-            if !known.iter().any(|p| k.starts_with(p)) {
-                return Err(ApiError::invalid(format!(
-                    "ssh_keys entries must be public key text like \"ssh-ed25519 AAAA… user@host\" (the server does not read key files); got `{}`",
-                    k.chars().take(40).collect::<String>()
-                )));
-            }
-            Ok(k)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,12 +100,5 @@ mod tests {
         assert_eq!(p.all("tag"), vec!["a=1", "b=2"]);
         assert!(p.flag("wait").unwrap());
         assert!(p.only(&["tag"]).is_err());
-    }
-
-    #[test]
-    fn keys_must_be_public_key_text() {
-        assert!(ssh_keys(vec!["ssh-ed25519 AAAA me@x".into()]).is_ok());
-        assert!(ssh_keys(vec!["~/.ssh/id_ed25519.pub".into()]).is_err());
-        assert!(ssh_keys(vec!["-----BEGIN OPENSSH PRIVATE KEY-----".into()]).is_err());
     }
 }

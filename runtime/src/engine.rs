@@ -6,12 +6,12 @@
 //! error belongs to that call only: the instance is thrown away with its `Store`.
 
 use crate::bindings::{CloudConnector, CloudConnectorPre, types};
-use crate::egress::TlsSettings;
+use crate::digest::digest;
 use crate::error::{CallError, CloudError};
 use crate::keyvalue::SharedKv;
+use crate::policy::TlsSettings;
 use crate::policy::{EgressPolicy, Limits};
 use crate::state::HostState;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -152,12 +152,6 @@ impl Runtime {
     }
 }
 
-/// The SHA-256 of a component's bytes, hex.
-pub fn digest(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    hash.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn engine_config(settings: &EngineSettings) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
@@ -294,9 +288,7 @@ impl Connector {
             .clone();
         in_flight.inc();
         // Decrements even if the caller drops this future midway.
-        let _in_flight = scopeguard(move || {
-            in_flight.dec();
-        });
+        scopeguard::defer! { in_flight.dec(); }
         let _slot = inner.slots.acquire().await.expect("semaphore never closed");
         let limits = &inner.limits;
         let cpu_ticks_max = (limits.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
@@ -353,17 +345,7 @@ impl Connector {
             Ok(Ok(Err(cloud))) => {
                 let mut cloud = CloudError::from(cloud);
                 cloud.message = self.redact(&cloud.message);
-                let incidents = incidents.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(rule) = incidents.denied.first() {
-                    cloud.message.push_str(&format!(
-                        " (the host denied a request to {rule}: add \"{rule}\" to the connector's allowed_hosts if it is legitimate)"
-                    ));
-                }
-                if let Some((host, detail)) = incidents.untrusted.first() {
-                    cloud.message.push_str(&format!(
-                        " (the TLS certificate of {host} is not trusted: {detail}. If this cloud uses its own CA, put the CA certificate (PEM) in a file and set `ca_certs` to it in the cloud's configuration)"
-                    ));
-                }
+                cloud.message.push_str(&incidents.lock().advice());
                 Err(CallError::Cloud(cloud))
             }
             Ok(Ok(Ok(value))) => Ok(value),
@@ -475,17 +457,4 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
         }
     }
     out
-}
-
-/// Runs `f` when dropped.
-fn scopeguard(f: impl FnOnce()) -> impl Drop {
-    struct Guard<F: FnOnce()>(Option<F>);
-    impl<F: FnOnce()> Drop for Guard<F> {
-        fn drop(&mut self) {
-            if let Some(f) = self.0.take() {
-                f();
-            }
-        }
-    }
-    Guard(Some(f))
 }

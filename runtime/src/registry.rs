@@ -8,13 +8,15 @@
 
 use crate::bindings::types::ConnectorInfo;
 use crate::client::Client;
-use crate::runtime::{ConnectorSpec, Runtime, digest};
+use crate::digest::digest;
+use crate::engine::{ConnectorSpec, Runtime};
 use anyhow::{Context, bail};
 use arc_swap::{ArcSwap, ArcSwapOption};
+use parking_lot::RwLock;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// One published version of a connector.
@@ -64,17 +66,9 @@ pub struct ConnectorStatus {
     pub call_timeout_ms: u128,
 }
 
-/// Counters of swaps (for metrics).
-#[derive(Debug, Default)]
-pub struct SwapCounters {
-    pub swaps: std::sync::atomic::AtomicU64,
-    pub rejected: std::sync::atomic::AtomicU64,
-}
-
 pub struct Registry {
     runtime: Runtime,
     slots: RwLock<BTreeMap<String, Arc<Slot>>>,
-    pub counters: SwapCounters,
     validate_timeout: Duration,
 }
 
@@ -83,7 +77,6 @@ impl Registry {
         Registry {
             runtime,
             slots: RwLock::new(BTreeMap::new()),
-            counters: SwapCounters::default(),
             validate_timeout: Duration::from_secs(10),
         }
     }
@@ -152,15 +145,12 @@ impl Registry {
             swapping: tokio::sync::Mutex::new(()),
             path,
         });
-        self.slots
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name, slot);
+        self.slots.write().insert(name, slot);
         Ok(())
     }
 
     fn slot(&self, name: &str) -> anyhow::Result<Arc<Slot>> {
-        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        let slots = self.slots.read();
         slots.get(name).cloned().with_context(|| {
             format!(
                 "no connector named `{name}` (loaded: {})",
@@ -175,12 +165,7 @@ impl Registry {
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.slots
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .cloned()
-            .collect()
+        self.slots.read().keys().cloned().collect()
     }
 
     /// Replaces a connector's component: build → validate → publish; the old version keeps
@@ -204,9 +189,6 @@ impl Registry {
         {
             Ok(v) => v,
             Err(e) => {
-                self.counters
-                    .rejected
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.runtime
                     .metrics()
                     .swaps_rejected
@@ -265,9 +247,6 @@ impl Registry {
     }
 
     fn count_swap(&self, name: &str) {
-        self.counters
-            .swaps
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.runtime
             .metrics()
             .swaps
@@ -278,7 +257,7 @@ impl Registry {
     }
 
     pub fn status(&self) -> Vec<ConnectorStatus> {
-        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        let slots = self.slots.read();
         slots
             .iter()
             .map(|(name, slot)| {
@@ -310,7 +289,6 @@ impl Registry {
     pub fn watched_files(&self) -> Vec<(String, PathBuf)> {
         self.slots
             .read()
-            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter_map(|(n, s)| s.path.clone().map(|p| (n.clone(), p)))
             .collect()

@@ -3,15 +3,9 @@
 
 use crate::http_client::{Failure, HttpClient};
 use crate::policy::EgressPolicy;
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
-
-/// How TLS certificates are checked. Certificates are always verified.
-#[derive(Debug, Clone, Default)]
-pub struct TlsSettings {
-    /// Extra trusted CA certificates (PEM), for clouds whose CA is not a public one.
-    pub extra_ca_pem: Option<Vec<u8>>,
-}
 
 /// What went wrong with outgoing requests during one call, so the call's error can say how
 /// to fix it (the guest only sees a wasi:http error code).
@@ -21,6 +15,29 @@ pub struct Incidents {
     pub denied: Vec<String>,
     /// Hosts whose TLS certificate was not trusted.
     pub untrusted: Vec<(String, String)>,
+}
+
+impl Incidents {
+    /// What the user can do about them, appended to the call's error: the one place where
+    /// allow-list and TLS advice is written.
+    pub fn advice(&self) -> String {
+        let mut out = String::new();
+        if let Some(rule) = self.denied.first() {
+            out.push_str(&allowlist_advice(rule));
+        }
+        if let Some((host, detail)) = self.untrusted.first() {
+            out.push_str(&format!(
+                " (the TLS certificate of {host} is not trusted: {detail}. If this cloud uses its own CA, put the CA certificate (PEM) in a file and set `ca_certs` to it in the cloud's configuration)"
+            ));
+        }
+        out
+    }
+}
+
+fn allowlist_advice(rule: &str) -> String {
+    format!(
+        " (the host denied a request to {rule}: add \"{rule}\" to the connector's allowed_hosts if it is legitimate)"
+    )
 }
 
 pub type SharedIncidents = Arc<Mutex<Incidents>>;
@@ -67,13 +84,10 @@ impl WasiHttpHooks for EgressHooks {
                 connector = %self.connector,
                 method = %request.method(),
                 destination = %rule,
-                "denied an outgoing request; to allow it, add \"{rule}\" to the connector's allowed_hosts"
+                "denied an outgoing request{}",
+                allowlist_advice(&rule)
             );
-            self.incidents
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .denied
-                .push(rule);
+            self.incidents.lock().denied.push(rule);
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         let client = self.client.clone();
@@ -87,11 +101,7 @@ impl WasiHttpHooks for EgressHooks {
                 )),
                 Err((error, failure)) => {
                     if let Failure::Certificate { host, detail } = failure {
-                        incidents
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .untrusted
-                            .push((host, detail));
+                        incidents.lock().untrusted.push((host, detail));
                     } else if let Failure::Other(text) = failure {
                         tracing::debug!("outgoing request failed: {text}");
                     }

@@ -6,8 +6,9 @@
 //! Buckets are namespaces inside the map; the map is dropped when the connector is replaced.
 
 use crate::bindings::keyvalue_store::{self as store, KeyResponse};
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use wasmtime::component::{HasData, Resource, ResourceTable, ResourceTableError};
 
 /// At most this many keys per bucket, and this many bytes per value: a guest cannot use the
@@ -21,13 +22,6 @@ type Buckets = HashMap<String, BTreeMap<String, Vec<u8>>>;
 /// The data of one connector, shared by all its calls.
 #[derive(Clone, Default)]
 pub struct SharedKv(Arc<Mutex<Buckets>>);
-
-impl SharedKv {
-    /// Forget everything (e.g. when the connector's configuration changes).
-    pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-}
 
 /// An open bucket: just its name.
 pub struct Bucket {
@@ -64,7 +58,7 @@ impl KvView<'_> {
         f: impl FnOnce(&mut BTreeMap<String, Vec<u8>>) -> R,
     ) -> Result<R, KvError> {
         let name = &self.table.get(bucket)?.name;
-        let mut map = self.data.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.data.0.lock();
         Ok(f(map.entry(name.clone()).or_default()))
     }
 }

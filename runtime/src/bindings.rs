@@ -23,7 +23,6 @@ mod generated {
     });
 }
 
-pub use generated::exports::slipstream::connector::connector::Guest as ConnectorExports;
 pub use generated::slipstream::connector::types;
 pub use generated::wasi::keyvalue::store as keyvalue_store;
 pub use generated::{CloudConnector, CloudConnectorPre};

@@ -1,13 +1,13 @@
 //! Prometheus metrics of connector calls: calls, errors by kind, latency, calls in flight,
-//! swaps and traps. Shared by every connector of a [`crate::runtime::Runtime`].
+//! swaps and traps. Shared by every connector of a [`crate::engine::Runtime`].
 
+use parking_lot::Mutex;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use std::sync::Mutex;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CallLabels {
@@ -103,7 +103,7 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        let registry = self.registry.lock();
         prometheus_client::encoding::text::encode(&mut out, &registry)
             .expect("writing to a String");
         out

@@ -243,6 +243,13 @@ impl Default for Limits {
     }
 }
 
+/// How TLS certificates are checked. Certificates are always verified.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// Extra trusted CA certificates (PEM), for clouds whose CA is not a public one.
+    pub extra_ca_pem: Option<Vec<u8>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,8 @@
 use crate::bindings::types::{
     ConnectorInfo, Disk, Flavor, Image, ResizePlan, Size, Tag, Vm, VmSpec,
 };
+use crate::engine::Connector;
 use crate::error::CallError;
-use crate::runtime::Connector;
 
 /// A cheap, cloneable handle to call a connector's operations.
 #[derive(Clone)]

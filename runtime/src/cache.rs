@@ -6,7 +6,7 @@
 //! `unsafe` (the bytes become machine code), so only files this cache wrote are loaded: each
 //! has a checksum beside it, checked before use; the directory is created private (0700).
 
-use crate::runtime::digest;
+use crate::digest::digest;
 use anyhow::Context;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};

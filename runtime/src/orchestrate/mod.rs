@@ -10,9 +10,8 @@ use crate::bindings::types::{
     Disk, DiskState, File, Image, ResizePlan, Size, Tag, Vm, VmSpec, VmState,
 };
 use crate::client::Client;
-use crate::error::CallError;
 use anyhow::{Context, bail};
-use wait::Poll;
+use wait::{Poll, Step};
 
 /// Tag keys the host puts on every VM it creates: the record of runs lives in the cloud.
 pub const TAG_RUN: &str = "slipstream.run";
@@ -94,9 +93,7 @@ fn cleanup_note(result: &anyhow::Result<usize>) -> String {
 /// Deletes every VM of a run and waits until they are gone. Returns how many there were.
 pub async fn cleanup_run(client: &Client, run_id: &str, poll: Poll) -> anyhow::Result<usize> {
     let tags = vec![tag(TAG_RUN, run_id)];
-    let vms = retry_transient(poll, || client.list_vms(tags.clone()))
-        .await
-        .context("cannot list the run's VMs")?;
+    let vms = wait::retry(poll, "list the run's VMs", || client.list_vms(tags.clone())).await?;
     let ids: Vec<String> = vms
         .iter()
         .filter(|v| v.state != VmState::Terminated)
@@ -122,7 +119,16 @@ pub async fn terminate_many(
         let client = client.clone();
         let id = id.clone();
         set.spawn(async move {
-            let r = retry_transient(poll, || client.delete_vm(id.clone())).await;
+            let client = &client;
+            let what = format!("delete VM {id}");
+            let fetch = || client.delete_vm(id.clone());
+            // Gone already counts as deleted.
+            let r = wait::poll_until(poll, &what, fetch, |r| match r {
+                Ok(()) => Step::Done(()),
+                Err(e) if e.is_not_found() => Step::Done(()),
+                Err(e) => Step::Failed(e.into()),
+            })
+            .await;
             (id, r)
         });
     }
@@ -131,9 +137,8 @@ pub async fn terminate_many(
         let (id, r) = joined.context("a delete task panicked")?;
         match r {
             Ok(()) => {}
-            Err(e) if e.is_not_found() => {}
             // Already being deleted / deleted: Synnefo answers 400 for a deleted server.
-            Err(e) => errors.push(format!("{id}: {e}")),
+            Err(e) => errors.push(format!("{id}: {e:#}")),
         }
     }
     let pending: std::collections::BTreeSet<String> = ids.iter().cloned().collect();
@@ -150,25 +155,6 @@ pub async fn terminate_many(
         tracing::warn!("some deletes reported errors: {}", errors.join("; "));
     }
     Ok(())
-}
-
-/// Retries a call on transient errors until the poll's deadline.
-pub async fn retry_transient<T, F, Fut>(poll: Poll, mut f: F) -> Result<T, CallError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, CallError>>,
-{
-    let deadline = poll.deadline();
-    let mut intervals = poll.intervals();
-    loop {
-        match f().await {
-            Err(e) if wait::is_transient(&e) && tokio::time::Instant::now() < deadline => {
-                tracing::warn!("{e}; retrying");
-                tokio::time::sleep(intervals.next().unwrap_or_default()).await;
-            }
-            other => return other,
-        }
-    }
 }
 
 /// Outcome of [`resize`].

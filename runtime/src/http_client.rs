@@ -5,7 +5,7 @@
 //! only the bundled Mozilla roots; a pooled client reuses connections across calls, and the
 //! roots are those of the machine, which is what users of a private cloud CA expect.
 
-use crate::egress::TlsSettings;
+use crate::policy::TlsSettings;
 use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -126,8 +126,9 @@ fn tls_config(tls: &TlsSettings) -> anyhow::Result<rustls::ClientConfig> {
     let (added, _ignored) = roots.add_parsable_certificates(native.certs);
     if added == 0 {
         tracing::warn!(
-            "no system CA certificates found (install the ca-certificates package); only a configured ca_certs bundle will be trusted"
+            "no system CA certificates found (install the ca-certificates package): trusting the bundled Mozilla roots"
         );
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     if let Some(pem) = &tls.extra_ca_pem {
         use rustls::pki_types::CertificateDer;

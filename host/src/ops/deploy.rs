@@ -1,0 +1,114 @@
+//! Deployments: a [`DeploymentDraft`] with its local inputs read, run under a new run id, and
+//! its result as one view.
+
+use super::Ctx;
+use super::inputs::LocalFiles;
+use crate::deployment::DeploymentDraft;
+use crate::view::{DeployedVmView, DeploymentView, VmView};
+use anyhow::Context;
+use connector_runtime::orchestrate::deploy::{
+    self, DeployOptions, DeploymentPlan, GroupPlan, Observer,
+};
+use connector_runtime::orchestrate::{self, TAG_RUN, tag};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a deployment runs (command-line flags, or the API's query string).
+#[derive(Debug, Clone, Default)]
+pub struct DeploySettings {
+    /// Connector calls in flight at once [default: `[orchestration] concurrency`].
+    pub concurrency: Option<usize>,
+    pub timeout: Option<Duration>,
+    pub keep_on_failure: bool,
+}
+
+/// A deployment ready to run: everything local read, a run id chosen.
+pub struct Prepared {
+    pub run_id: String,
+    pub plan: DeploymentPlan,
+    pub opts: DeployOptions,
+}
+
+/// The draft with its local inputs read: what the runtime runs.
+pub fn plan(draft: &DeploymentDraft, local: &dyn LocalFiles) -> anyhow::Result<DeploymentPlan> {
+    let groups = draft
+        .groups
+        .iter()
+        .map(|g| {
+            let spec =
+                g.vm.resolve(g.vm_name.clone(), local)
+                    .with_context(|| format!("in node group `{}`", g.name))?;
+            Ok(GroupPlan {
+                name: g.name.clone(),
+                count: g.count,
+                spec,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(DeploymentPlan {
+        name: draft.name.clone(),
+        groups,
+    })
+}
+
+/// Reads the draft's local inputs and picks a run id: everything that can be refused before
+/// the cloud is asked.
+pub fn prepare(
+    ctx: &Ctx,
+    draft: &DeploymentDraft,
+    settings: &DeploySettings,
+) -> anyhow::Result<Prepared> {
+    Ok(Prepared {
+        run_id: orchestrate::new_run_id(),
+        plan: plan(draft, ctx.local.as_ref())?,
+        opts: DeployOptions {
+            concurrency: settings
+                .concurrency
+                .unwrap_or(ctx.orchestration.concurrency),
+            poll: ctx.poll(settings.timeout),
+            keep_on_failure: settings.keep_on_failure,
+        },
+    })
+}
+
+/// Runs the deployment; on failure everything it created is deleted (unless
+/// `keep_on_failure`) and the error says what failed.
+pub async fn run(
+    ctx: &Ctx,
+    prepared: &Prepared,
+    observer: Arc<dyn Observer>,
+) -> anyhow::Result<DeploymentView> {
+    let result = deploy::deploy(
+        &ctx.client,
+        &prepared.plan,
+        &prepared.run_id,
+        &prepared.opts,
+        observer,
+    )
+    .await?;
+    Ok(DeploymentView {
+        run_id: result.run_id,
+        name: result.name,
+        vms: result
+            .vms
+            .iter()
+            .map(|d| DeployedVmView::new(VmView::new(&d.vm)))
+            .collect(),
+    })
+}
+
+/// The VMs of a run as the cloud lists them (by the run-id tag), in node/index order.
+pub async fn run_vms(ctx: &Ctx, run_id: &str) -> anyhow::Result<Vec<DeployedVmView>> {
+    let vms = ctx.client.list_vms(vec![tag(TAG_RUN, run_id)]).await?;
+    let mut vms: Vec<DeployedVmView> = vms
+        .iter()
+        .map(|v| DeployedVmView::new(VmView::new(v)))
+        .collect();
+    vms.sort_by(|a, b| (&a.node, a.index).cmp(&(&b.node, b.index)));
+    Ok(vms)
+}
+
+/// Deletes every VM of a run and waits until they are gone; returns how many there were.
+pub async fn cleanup(ctx: &Ctx, run_id: &str, timeout: Option<Duration>) -> anyhow::Result<usize> {
+    orchestrate::cleanup_run(&ctx.client, run_id, ctx.poll(timeout)).await
+}

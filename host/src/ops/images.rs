@@ -1,0 +1,108 @@
+//! Flavors and images: list, get, delete, publish; build one from a base image; snapshot a VM.
+
+use super::Ctx;
+use super::inputs::{self, FileInput, SshKey, UserData};
+use super::vms::VmDraft;
+use crate::view::{FlavorView, ImageView};
+use connector_runtime::orchestrate::{self, BuildImageRequest as Build};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub async fn flavors(ctx: &Ctx) -> anyhow::Result<Vec<FlavorView>> {
+    let flavors = ctx.client.list_flavors().await?;
+    Ok(flavors.iter().map(FlavorView::new).collect())
+}
+
+pub async fn list(ctx: &Ctx) -> anyhow::Result<Vec<ImageView>> {
+    let images = ctx.client.list_images().await?;
+    Ok(images.iter().map(ImageView::new).collect())
+}
+
+/// One image, by id or name.
+pub async fn get(ctx: &Ctx, image: &str) -> anyhow::Result<ImageView> {
+    Ok(ImageView::new(
+        &ctx.client.get_image(image.to_string()).await?,
+    ))
+}
+
+pub async fn delete(ctx: &Ctx, image: &str) -> anyhow::Result<()> {
+    Ok(ctx.client.delete_image(image.to_string()).await?)
+}
+
+/// Makes an image public (or private again).
+pub async fn set_public(ctx: &Ctx, image: &str, public: bool) -> anyhow::Result<ImageView> {
+    ctx.client
+        .set_image_public(image.to_string(), public)
+        .await?;
+    get(ctx, image).await
+}
+
+/// `build-image` (`POST …/image-builds`): boot the base image with the files, snapshot it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildImageRequest {
+    /// Base image id or name.
+    pub image: String,
+    pub flavor: Option<String>,
+    pub cpu: Option<u32>,
+    pub ram_mb: Option<u32>,
+    pub disk_gb: Option<u32>,
+    /// Name of the new image.
+    pub name: String,
+    #[serde(default)]
+    pub files: Vec<FileInput>,
+    #[serde(default)]
+    pub ssh_keys: Vec<SshKey>,
+    pub user_data: Option<UserData>,
+    /// Make the new image public.
+    #[serde(default)]
+    pub public: bool,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+}
+
+/// Checks a build request and reads its local inputs; the result runs with [`build`].
+pub fn prepare_build(ctx: &Ctx, req: &BuildImageRequest) -> anyhow::Result<Build> {
+    let draft = VmDraft {
+        image: req.image.clone(),
+        size: inputs::size(req.flavor.clone(), req.cpu, req.ram_mb, req.disk_gb)?,
+        ssh_keys: req.ssh_keys.clone(),
+        files: req.files.clone(),
+        user_data: req.user_data.clone(),
+        volatile_disk_gb: None,
+        tags: BTreeMap::new(),
+        project: None,
+    };
+    let spec = draft.resolve(String::new(), ctx.local.as_ref())?;
+    Ok(Build {
+        base_image: spec.image,
+        size: spec.size,
+        name: req.name.clone(),
+        files: spec.files,
+        ssh_keys: spec.ssh_keys,
+        user_data: spec.user_data,
+        public: req.public,
+        poll: ctx.poll(req.timeout),
+    })
+}
+
+pub async fn build(ctx: &Ctx, build: Build) -> anyhow::Result<ImageView> {
+    let image = orchestrate::build_image(&ctx.client, build).await?;
+    Ok(ImageView::new(&image))
+}
+
+/// `create-image` (`POST …/vms/{id}/create-image`): snapshot a VM's root disk.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateImageRequest {
+    pub name: String,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+}
+
+pub async fn create(ctx: &Ctx, vm_id: &str, req: CreateImageRequest) -> anyhow::Result<ImageView> {
+    let image =
+        orchestrate::create_image(&ctx.client, vm_id, &req.name, ctx.poll(req.timeout)).await?;
+    Ok(ImageView::new(&image))
+}

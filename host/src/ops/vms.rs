@@ -1,0 +1,310 @@
+//! VMs: run one from an image, list, describe, terminate, power actions, resize.
+
+use super::Ctx;
+use super::inputs::{self, FileInput, LocalFiles, SshKey, UserData};
+use crate::view::{ActionView, ResizeView, TerminatedView, VmView};
+use anyhow::{Context, bail};
+use connector_runtime::bindings::types::{Size, Tag, VmSpec};
+use connector_runtime::orchestrate::{self, ResizeOutcome, RunRequest, TAG_RUN, tag};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A VM as the user describes it, before local files are read: shared by run-image, image
+/// builds and every node group of a deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VmDraft {
+    pub image: String,
+    pub size: Size,
+    pub ssh_keys: Vec<SshKey>,
+    pub files: Vec<FileInput>,
+    pub user_data: Option<UserData>,
+    pub volatile_disk_gb: Option<u32>,
+    pub tags: BTreeMap<String, String>,
+    pub project: Option<String>,
+}
+
+impl VmDraft {
+    /// The connector's spec for a VM named `name`, reading local inputs through `local`.
+    pub fn resolve(&self, name: String, local: &dyn LocalFiles) -> anyhow::Result<VmSpec> {
+        if self.tags.keys().any(|k| k.is_empty()) {
+            bail!("a tag has an empty key");
+        }
+        Ok(VmSpec {
+            name,
+            image: self.image.clone(),
+            size: self.size.clone(),
+            ssh_keys: self
+                .ssh_keys
+                .iter()
+                .map(|k| k.resolve(local))
+                .collect::<anyhow::Result<_>>()?,
+            files: self
+                .files
+                .iter()
+                .map(|f| f.resolve(local))
+                .collect::<anyhow::Result<_>>()?,
+            user_data: self
+                .user_data
+                .as_ref()
+                .map(|u| u.resolve(local))
+                .transpose()?,
+            volatile_disk_gb: self.volatile_disk_gb,
+            tags: self.tags.iter().map(|(k, v)| tag(k, v)).collect(),
+            project: self.project.clone(),
+        })
+    }
+}
+
+/// `run-image` (`POST …/vms`): one VM, waited for until it runs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunImageRequest {
+    /// Image id or name.
+    pub image: String,
+    pub flavor: Option<String>,
+    pub cpu: Option<u32>,
+    pub ram_mb: Option<u32>,
+    pub disk_gb: Option<u32>,
+    /// Default: the image's name and a random suffix.
+    pub name: Option<String>,
+    #[serde(default)]
+    pub ssh_keys: Vec<SshKey>,
+    #[serde(default)]
+    pub files: Vec<FileInput>,
+    pub user_data: Option<UserData>,
+    /// An extra disk of N GB, deleted with the VM.
+    pub volatile_disk_gb: Option<u32>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Project (tenant) to charge.
+    pub project: Option<String>,
+    /// How long to wait for the VM to run, e.g. "10m".
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    /// Keep the VM if it fails to come up (default: delete it).
+    #[serde(default)]
+    pub keep_on_failure: bool,
+    /// Return as soon as the cloud accepted the VM.
+    #[serde(default)]
+    pub no_wait: bool,
+}
+
+impl RunImageRequest {
+    pub fn draft(&self) -> anyhow::Result<VmDraft> {
+        Ok(VmDraft {
+            image: self.image.clone(),
+            size: inputs::size(self.flavor.clone(), self.cpu, self.ram_mb, self.disk_gb)?,
+            ssh_keys: self.ssh_keys.clone(),
+            files: self.files.clone(),
+            user_data: self.user_data.clone(),
+            volatile_disk_gb: self.volatile_disk_gb,
+            tags: self.tags.clone(),
+            project: self.project.clone(),
+        })
+    }
+
+    /// The VM's name: the one asked for, or [`default_vm_name`].
+    pub fn vm_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| default_vm_name(&self.image))
+    }
+}
+
+/// A VM name from an image name: safe characters, and a random suffix.
+pub fn default_vm_name(image: &str) -> String {
+    let base: String = orchestrate::sanitize(image).chars().take(40).collect();
+    format!("{base}-{}", &orchestrate::new_run_id()[..6])
+}
+
+/// Checks a run-image request and reads its local inputs: everything that can be refused
+/// before the cloud is asked. The result runs with [`run_image`].
+pub fn prepare_run(ctx: &Ctx, req: &RunImageRequest) -> anyhow::Result<RunRequest> {
+    let spec = req.draft()?.resolve(req.vm_name(), ctx.local.as_ref())?;
+    Ok(RunRequest {
+        spec,
+        wait: !req.no_wait,
+        poll: ctx.poll(req.timeout),
+        keep_on_failure: req.keep_on_failure,
+    })
+}
+
+/// Creates the VM and (unless `no_wait`) waits until it runs; cleans up on failure.
+pub async fn run_image(ctx: &Ctx, run: RunRequest) -> anyhow::Result<VmView> {
+    let (vm, _run_id) = orchestrate::run_image(&ctx.client, run).await?;
+    Ok(VmView::new(&vm))
+}
+
+/// `KEY=VALUE` pairs, as the command line and the API's query string give tags.
+pub fn parse_tags(pairs: &[String]) -> anyhow::Result<Vec<Tag>> {
+    pairs
+        .iter()
+        .map(|p| {
+            let (k, v) = p
+                .split_once('=')
+                .with_context(|| format!("tag `{p}` is not KEY=VALUE"))?;
+            if k.is_empty() {
+                bail!("tag `{p}` has an empty key");
+            }
+            Ok(tag(k, v))
+        })
+        .collect()
+}
+
+/// `list`: VMs carrying every tag (and the run id, if given).
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    pub tags: Vec<String>,
+    pub run_id: Option<String>,
+}
+
+impl ListRequest {
+    pub fn tags(&self) -> anyhow::Result<Vec<Tag>> {
+        let mut tags = parse_tags(&self.tags)?;
+        if let Some(r) = &self.run_id {
+            tags.push(tag(TAG_RUN, r));
+        }
+        Ok(tags)
+    }
+}
+
+pub async fn list(ctx: &Ctx, tags: Vec<Tag>) -> anyhow::Result<Vec<VmView>> {
+    let vms = ctx.client.list_vms(tags).await?;
+    Ok(vms.iter().map(VmView::new).collect())
+}
+
+/// `describe`: one VM with its disks.
+pub async fn describe(ctx: &Ctx, id: &str) -> anyhow::Result<VmView> {
+    let vm = ctx.client.get_vm(id.to_string()).await?;
+    let disks = ctx.client.list_disks(Some(id.to_string())).await?;
+    Ok(VmView::new(&vm).with_disks(&disks))
+}
+
+/// `terminate`: VMs by id and/or every VM of a run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminateRequest {
+    #[serde(default)]
+    pub vm_ids: Vec<String>,
+    pub run_id: Option<String>,
+    /// Return once the deletes are accepted.
+    #[serde(default)]
+    pub no_wait: bool,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+}
+
+pub async fn terminate(ctx: &Ctx, req: TerminateRequest) -> anyhow::Result<TerminatedView> {
+    let client = &ctx.client;
+    let explicit = req.vm_ids;
+    let mut ids = explicit.clone();
+    let mut listing_tags = Vec::new();
+    if let Some(r) = &req.run_id {
+        listing_tags.push(tag(TAG_RUN, r));
+        let vms = client.list_vms(listing_tags.clone()).await?;
+        if vms.is_empty() && ids.is_empty() {
+            bail!("no VM carries run id {r}: check `list` for the right id");
+        }
+        ids.extend(
+            vms.into_iter()
+                .map(|v| v.id)
+                .filter(|id| !explicit.contains(id)),
+        );
+    }
+    if ids.is_empty() {
+        bail!("nothing to terminate: give VM ids or --run-id");
+    }
+    // Ids typed by the user must exist: a typo is an error, not a silent no-op.
+    for id in &explicit {
+        client
+            .get_vm(id.clone())
+            .await
+            .with_context(|| format!("cannot terminate VM {id}"))?;
+    }
+    if req.no_wait {
+        for id in &ids {
+            client
+                .delete_vm(id.clone())
+                .await
+                .with_context(|| format!("cannot delete VM {id}"))?;
+        }
+    } else {
+        // Watching the run's listing sees every VM only when all came from the run.
+        let tags = if explicit.is_empty() {
+            listing_tags
+        } else {
+            vec![]
+        };
+        orchestrate::terminate_many(client, &ids, &tags, ctx.poll(req.timeout)).await?;
+    }
+    Ok(TerminatedView {
+        terminated: ids,
+        waited: !req.no_wait,
+    })
+}
+
+/// A power action on one VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Power {
+    Start,
+    Stop,
+    Reboot { hard: bool },
+}
+
+impl Power {
+    pub fn name(self) -> &'static str {
+        match self {
+            Power::Start => "start",
+            Power::Stop => "stop",
+            Power::Reboot { .. } => "reboot",
+        }
+    }
+}
+
+/// `start` / `stop` / `reboot`: returns once the cloud accepted the action.
+pub async fn power(ctx: &Ctx, id: &str, action: Power) -> anyhow::Result<ActionView> {
+    let (client, vm) = (&ctx.client, id.to_string());
+    match action {
+        Power::Start => client.start_vm(vm).await,
+        Power::Stop => client.stop_vm(vm).await,
+        Power::Reboot { hard } => client.reboot_vm(vm, hard).await,
+    }
+    .with_context(|| format!("cannot {} VM {id}", action.name()))?;
+    Ok(ActionView::accepted(id, action.name()))
+}
+
+/// `resize` (`POST …/vms/{id}/resize`): another flavor, or a CPU/RAM shape.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResizeRequest {
+    pub flavor: Option<String>,
+    pub cpu: Option<u32>,
+    pub ram_mb: Option<u32>,
+    pub disk_gb: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+}
+
+impl ResizeRequest {
+    pub fn size(&self) -> anyhow::Result<Size> {
+        inputs::size(self.flavor.clone(), self.cpu, self.ram_mb, self.disk_gb)
+    }
+}
+
+pub async fn resize(
+    ctx: &Ctx,
+    id: &str,
+    size: Size,
+    timeout: Option<Duration>,
+) -> anyhow::Result<ResizeView> {
+    let outcome = orchestrate::resize(&ctx.client, id, size, ctx.poll(timeout)).await?;
+    let (vm, changed) = match outcome {
+        ResizeOutcome::AlreadyThere(vm) => (vm, false),
+        ResizeOutcome::Resized(vm) => (vm, true),
+    };
+    Ok(ResizeView {
+        changed,
+        vm: VmView::new(&vm),
+    })
+}

@@ -1,0 +1,284 @@
+//! Waiting with deadlines: every wait polls at a bounded rate, notices failure states, and
+//! gives up at its deadline with an error that says what it was waiting for.
+
+use crate::bindings::types::{Disk, DiskState, Image, ImageState, Tag, Vm, VmState};
+use crate::client::Client;
+use crate::error::{CallError, ErrorKind};
+use anyhow::bail;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How to poll: start fast (a simulator or a quick cloud answers in a second), back off to
+/// `max_interval` so a slow cloud is not hammered.
+#[derive(Debug, Clone, Copy)]
+pub struct Poll {
+    pub max_interval: Duration,
+    pub timeout: Duration,
+}
+
+impl Poll {
+    pub fn new(max_interval: Duration, timeout: Duration) -> Self {
+        Poll {
+            max_interval,
+            timeout,
+        }
+    }
+
+    pub fn deadline(&self) -> Instant {
+        Instant::now() + self.timeout
+    }
+
+    /// The interval sequence: 250 ms, 500 ms, 1 s, … capped at `max_interval`.
+    pub fn intervals(&self) -> impl Iterator<Item = Duration> + use<> {
+        let max = self.max_interval.max(Duration::from_millis(50));
+        std::iter::successors(Some(Duration::from_millis(250).min(max)), move |d| {
+            Some((*d * 2).min(max))
+        })
+    }
+}
+
+/// Errors worth retrying within a wait: the cloud or the network hiccuped.
+pub fn is_transient(e: &CallError) -> bool {
+    match e {
+        CallError::Cloud(c) => matches!(c.kind, ErrorKind::Unavailable | ErrorKind::Transport),
+        CallError::Timeout { .. } => true,
+        _ => false,
+    }
+}
+
+/// What one look at the awaited resource decided.
+pub enum Step<T> {
+    /// The wait is over.
+    Done(T),
+    /// Not yet; the text (if any) says where it stands, for the message if the wait times out.
+    Pending(Option<String>),
+    /// The wait can never succeed (the resource failed, or the call was refused).
+    Failed(anyhow::Error),
+}
+
+/// The one polling loop every wait of the host goes through (after rust-openstack's
+/// `Waiter`): `fetch` reads the resource, `decide` looks at the result. Transient call errors
+/// (the cloud or the network hiccuped) are logged and polled again; everything else is up to
+/// `decide`. Polls back off as [`Poll::intervals`] says and give up at the poll's deadline with
+/// an error naming `what` was awaited and where it last stood.
+pub async fn poll_until<R, T, F>(
+    poll: Poll,
+    what: &str,
+    mut fetch: impl FnMut() -> F,
+    mut decide: impl FnMut(Result<R, CallError>) -> Step<T>,
+) -> anyhow::Result<T>
+where
+    F: Future<Output = Result<R, CallError>>,
+{
+    let deadline = poll.deadline();
+    let mut intervals = poll.intervals();
+    let mut status = None;
+    loop {
+        match fetch().await {
+            Err(e) if is_transient(&e) => tracing::warn!("while waiting for {what}: {e}; retrying"),
+            result => match decide(result) {
+                Step::Done(t) => return Ok(t),
+                Step::Failed(e) => return Err(e),
+                Step::Pending(now) => status = now,
+            },
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            bail!(
+                "timed out after {} waiting for {what}{}",
+                humantime::format_duration(poll.timeout),
+                status.map(|s| format!(" ({s})")).unwrap_or_default()
+            );
+        }
+        let next = intervals.next().unwrap_or(Duration::from_secs(1));
+        tokio::time::sleep_until((now + next).min(deadline)).await;
+    }
+}
+
+/// The usual answer to a call error that is not transient: the wait fails, saying what it
+/// waited for.
+pub fn call_failed<T>(e: CallError, what: &str) -> Step<T> {
+    Step::Failed(anyhow::Error::new(e).context(format!("while waiting for {what}")))
+}
+
+/// Repeats a call while it fails transiently, until the poll's deadline.
+pub async fn retry<R, F>(poll: Poll, what: &str, fetch: impl FnMut() -> F) -> anyhow::Result<R>
+where
+    F: Future<Output = Result<R, CallError>>,
+{
+    poll_until(poll, what, fetch, |r| match r {
+        Ok(v) => Step::Done(v),
+        Err(e) => Step::Failed(anyhow::Error::new(e).context(format!("cannot {what}"))),
+    })
+    .await
+}
+
+/// Waits until the VM reaches `target`. A VM in ERROR (or gone) fails the wait at once.
+pub async fn vm_state(
+    client: &Client,
+    id: &str,
+    target: VmState,
+    poll: Poll,
+) -> anyhow::Result<Vm> {
+    vm_until(
+        client,
+        id,
+        poll,
+        &format!("VM {id} to be {}", state_name(target)),
+        |vm| vm.state == target,
+    )
+    .await
+}
+
+/// Waits until `done(vm)`; fails on `failed`/`terminated` (unless that is what `done` wants).
+pub async fn vm_until(
+    client: &Client,
+    id: &str,
+    poll: Poll,
+    what: &str,
+    done: impl Fn(&Vm) -> bool,
+) -> anyhow::Result<Vm> {
+    let fetch = || client.get_vm(id.to_string());
+    poll_until(poll, what, fetch, |r| match r {
+        Ok(vm) if done(&vm) => Step::Done(vm),
+        Ok(vm) if vm.state == VmState::Failed => Step::Failed(anyhow::anyhow!(
+            "VM {} ({}) went to the cloud's error state ({}) while waiting for {what}",
+            vm.name,
+            vm.id,
+            vm.cloud_status
+        )),
+        Ok(vm) if vm.state == VmState::Terminated => Step::Failed(anyhow::anyhow!(
+            "VM {} ({}) was deleted while waiting for {what}",
+            vm.name,
+            vm.id
+        )),
+        Ok(vm) => Step::Pending(Some(format!(
+            "it is {}{}",
+            state_name(vm.state),
+            vm.task
+                .as_ref()
+                .map(|t| format!(", task {t}"))
+                .unwrap_or_default()
+        ))),
+        Err(e) => call_failed(e, what),
+    })
+    .await
+}
+
+/// Waits on every VM carrying `tags` with ONE list call per interval, whatever their number.
+/// `step` sees each listing and decides: `Some(result)` ends the wait.
+pub async fn vms_by_tags<T>(
+    client: &Client,
+    tags: &[Tag],
+    poll: Poll,
+    what: &str,
+    mut step: impl FnMut(&[Vm]) -> Option<anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let fetch = || client.list_vms(tags.to_vec());
+    poll_until(poll, what, fetch, |r| match r.map(|vms| step(&vms)) {
+        Ok(None) => Step::Pending(None),
+        Ok(Some(Ok(t))) => Step::Done(t),
+        Ok(Some(Err(e))) => Step::Failed(e),
+        Err(e) => call_failed(e, what),
+    })
+    .await
+}
+
+/// Waits until the disk is in `target` (a failed disk ends the wait with an error).
+pub async fn disk_state(
+    client: &Client,
+    id: &str,
+    target: DiskState,
+    poll: Poll,
+) -> anyhow::Result<Disk> {
+    let what = format!("volume {id} to be {}", disk_state_name(target));
+    let fetch = || client.get_disk(id.to_string());
+    poll_until(poll, &what, fetch, |r| match r {
+        Ok(d) if d.state == target => Step::Done(d),
+        Ok(d) if d.state == DiskState::Failed => {
+            Step::Failed(anyhow::anyhow!("volume {id} went to the error state"))
+        }
+        Ok(_) => Step::Pending(None),
+        // A deleted volume may vanish from the cloud's view altogether.
+        Err(e) if target == DiskState::Deleted && e.is_not_found() => Step::Done(Disk {
+            id: id.to_string(),
+            name: String::new(),
+            size_gb: 0,
+            state: DiskState::Deleted,
+            vm_id: None,
+            device_index: None,
+            delete_on_termination: false,
+        }),
+        Err(e) => call_failed(e, &what),
+    })
+    .await
+}
+
+/// Waits until the image is available (a failed image ends the wait with an error).
+pub async fn image_available(client: &Client, id: &str, poll: Poll) -> anyhow::Result<Image> {
+    let what = format!("image {id} to be available");
+    let fetch = || client.get_image(id.to_string());
+    poll_until(poll, &what, fetch, |r| match r {
+        Ok(i) if i.state == ImageState::Available => Step::Done(i),
+        Ok(i) if matches!(i.state, ImageState::Failed | ImageState::Deleted) => Step::Failed(
+            anyhow::anyhow!("image {} ({id}) failed while being saved", i.name),
+        ),
+        Ok(_) => Step::Pending(None),
+        Err(e) => call_failed(e, &what),
+    })
+    .await
+}
+
+pub fn state_name(s: VmState) -> &'static str {
+    match s {
+        VmState::Pending => "pending",
+        VmState::Running => "running",
+        VmState::Stopped => "stopped",
+        VmState::Rebooting => "rebooting",
+        VmState::Resizing => "resizing",
+        VmState::Terminated => "terminated",
+        VmState::Failed => "failed",
+        VmState::Unknown => "unknown",
+    }
+}
+
+pub fn disk_state_name(s: DiskState) -> &'static str {
+    match s {
+        DiskState::Creating => "creating",
+        DiskState::Available => "available",
+        DiskState::Attaching => "attaching",
+        DiskState::InUse => "in-use",
+        DiskState::Detaching => "detaching",
+        DiskState::Deleting => "deleting",
+        DiskState::Deleted => "deleted",
+        DiskState::Failed => "failed",
+        DiskState::Unknown => "unknown",
+    }
+}
+
+pub fn image_state_name(s: ImageState) -> &'static str {
+    match s {
+        ImageState::Available => "available",
+        ImageState::Saving => "saving",
+        ImageState::Failed => "failed",
+        ImageState::Deleted => "deleted",
+        ImageState::Unknown => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_intervals_back_off_to_the_cap() {
+        let p = Poll::new(Duration::from_secs(2), Duration::from_secs(60));
+        let v: Vec<_> = p.intervals().take(6).collect();
+        assert_eq!(
+            v,
+            [250, 500, 1000, 2000, 2000, 2000]
+                .map(Duration::from_millis)
+                .to_vec()
+        );
+    }
+}

@@ -3,6 +3,8 @@
 
 use std::cmp::Ordering;
 
+use strsim::levenshtein;
+
 use crate::Error;
 use crate::protocol::Flavor;
 
@@ -174,20 +176,6 @@ pub fn close_matches(query: &str, candidates: &[&str], max: usize) -> Vec<String
         }
     }
     out
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -204,6 +204,7 @@ pub fn attached_to(v: &protocol::Volume, server_id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::tag;
     use serde_json::json;
 
     fn server(v: serde_json::Value) -> protocol::Server {
@@ -280,10 +281,6 @@ mod tests {
     #[test]
     fn tag_filtering() {
         let s = server(json!({"id": 1, "metadata": {"run": "r1", "role": "db", "OS": "x"}}));
-        let tag = |k: &str, v: &str| Tag {
-            key: k.into(),
-            value: v.into(),
-        };
         assert!(has_tags(&s, &[]));
         assert!(has_tags(&s, &[tag("run", "r1")]));
         assert!(has_tags(&s, &[tag("run", "r1"), tag("role", "db")]));

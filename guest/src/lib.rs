@@ -23,6 +23,8 @@ pub mod config;
 pub mod convert;
 pub mod create;
 pub mod fault;
+#[cfg(test)]
+mod fixtures;
 mod http;
 mod kv;
 pub mod ops;

@@ -240,6 +240,14 @@ pub struct CreateServer {
     pub block_device_mapping_v2: Option<Vec<BlockDevice>>,
 }
 
+/// An id as Synnefo's JSON holds it: flavor and server ids are integers on the wire (kamaki
+/// sends them so); anything that is not a number is sent as the string it is.
+pub fn id_value(id: &str) -> Value {
+    id.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(id))
+}
+
 /// A file Synnefo writes into the VM's disk at creation (base64 `contents`).
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct Personality {

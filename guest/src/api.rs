@@ -1,117 +1,128 @@
 //! One function per Synnefo endpoint the connector uses. Paths are relative to the service
 //! endpoint from the catalog (`…/compute/v2.0`, `…/volume/v2.0`, `…/image/v1.0`).
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::Error;
 use crate::client::{Client, Method, Service, parse};
 use crate::protocol::*;
 
+/// `GET` a path; the answer is the envelope `E`, and what it holds is returned.
+fn get<E: Envelope + DeserializeOwned>(
+    c: &mut Client,
+    service: Service,
+    path: &str,
+    expected: &str,
+) -> Result<E::Inner, Error> {
+    c.get::<E>(service, path, expected).map(E::open)
+}
+
+/// `POST` a JSON body; the answer is the envelope `E`, and what it holds is returned.
+fn post<E: Envelope + DeserializeOwned>(
+    c: &mut Client,
+    service: Service,
+    path: &str,
+    body: &impl Serialize,
+    expected: &str,
+) -> Result<E::Inner, Error> {
+    let response = c.send_json(service, Method::Post, path, body)?;
+    parse::<E>(&response, &format!("POST {path}"), expected).map(E::open)
+}
+
+/// A bodyless request whose answer says nothing beyond its 2xx status (deletes, header-only
+/// updates).
+fn bodyless(
+    c: &mut Client,
+    service: Service,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(), Error> {
+    c.call(service, method, path, None, headers).map(drop)
+}
+
 // ----- compute: flavors ---------------------------------------------------------------------
 
 /// `GET /flavors/detail`.
 pub fn list_flavors(c: &mut Client) -> Result<Vec<Flavor>, Error> {
-    let root: FlavorsRoot = c.get(Service::Compute, "/flavors/detail", "a flavor list")?;
-    Ok(root.flavors)
+    get::<FlavorsRoot>(c, Service::Compute, "/flavors/detail", "a flavor list")
 }
 
 /// `GET /flavors/<id>` (also finds deleted flavors, which lists hide).
 pub fn get_flavor(c: &mut Client, id: &str) -> Result<Flavor, Error> {
-    let root: FlavorRoot = c.get(
-        Service::Compute,
-        &format!("/flavors/{}", seg(id)),
-        "a flavor",
-    )?;
-    Ok(root.flavor)
+    let path = format!("/flavors/{}", seg(id));
+    get::<FlavorRoot>(c, Service::Compute, &path, "a flavor")
 }
 
 // ----- compute: images ----------------------------------------------------------------------
 
 /// `GET /images/detail` (includes snapshots).
 pub fn list_images(c: &mut Client) -> Result<Vec<Image>, Error> {
-    let root: ImagesRoot = c.get(Service::Compute, "/images/detail", "an image list")?;
-    Ok(root.images)
+    get::<ImagesRoot>(c, Service::Compute, "/images/detail", "an image list")
 }
 
 /// `GET /images/<id>`.
 pub fn get_image(c: &mut Client, id: &str) -> Result<Image, Error> {
-    let root: ImageRoot = c.get(
-        Service::Compute,
-        &format!("/images/{}", seg(id)),
-        "an image",
-    )?;
-    Ok(root.image)
+    let path = format!("/images/{}", seg(id));
+    get::<ImageRoot>(c, Service::Compute, &path, "an image")
 }
 
 // ----- image service (Plankton) -------------------------------------------------------------
 
 /// `DELETE /image/v1.0/images/<id>`.
 pub fn delete_image(c: &mut Client, id: &str) -> Result<(), Error> {
-    c.call(
-        Service::Image,
-        Method::Delete,
-        &format!("/images/{}", seg(id)),
-        None,
-        &[],
-    )
-    .map(drop)
+    let path = format!("/images/{}", seg(id));
+    bodyless(c, Service::Image, Method::Delete, &path, &[])
 }
 
 /// `PUT /image/v1.0/images/<id>` with `X-Image-Meta-Is-Public` and no body.
 pub fn set_image_public(c: &mut Client, id: &str, public: bool) -> Result<(), Error> {
     let value = if public { "true" } else { "false" };
-    c.call(
+    let path = format!("/images/{}", seg(id));
+    bodyless(
+        c,
         Service::Image,
         Method::Put,
-        &format!("/images/{}", seg(id)),
-        None,
+        &path,
         &[("X-Image-Meta-Is-Public", value)],
     )
-    .map(drop)
 }
 
 // ----- compute: servers ---------------------------------------------------------------------
 
 /// `POST /servers` → 202 with the new server.
 pub fn create_server(c: &mut Client, body: &CreateServerRoot) -> Result<Server, Error> {
-    let response = c.send_json(Service::Compute, Method::Post, "/servers", body)?;
-    let root: ServerRoot = parse(&response, "POST /servers", "a server")?;
-    Ok(root.server)
+    post::<ServerRoot>(c, Service::Compute, "/servers", body, "a server")
 }
 
 /// `GET /servers/<id>`.
 pub fn get_server(c: &mut Client, id: &str) -> Result<Server, Error> {
-    let root: ServerRoot = c.get(Service::Compute, &format!("/servers/{id}"), "a server")?;
-    Ok(root.server)
+    get::<ServerRoot>(c, Service::Compute, &format!("/servers/{id}"), "a server")
 }
 
 /// `GET /servers/detail`: every server of the user in one call.
 pub fn list_servers(c: &mut Client) -> Result<Vec<Server>, Error> {
-    let root: ServersRoot = c.get(Service::Compute, "/servers/detail", "a server list")?;
-    Ok(root.servers)
+    get::<ServersRoot>(c, Service::Compute, "/servers/detail", "a server list")
 }
 
 /// `DELETE /servers/<id>` → 204.
 pub fn delete_server(c: &mut Client, id: &str) -> Result<(), Error> {
-    c.call(
+    bodyless(
+        c,
         Service::Compute,
         Method::Delete,
         &format!("/servers/{id}"),
-        None,
         &[],
     )
-    .map(drop)
 }
 
 /// `POST /servers/<id>/action` → 202.
 pub fn server_action(c: &mut Client, id: &str, action: &Value) -> Result<(), Error> {
-    c.send_json(
-        Service::Compute,
-        Method::Post,
-        &format!("/servers/{id}/action"),
-        action,
-    )
-    .map(drop)
+    let path = format!("/servers/{id}/action");
+    c.send_json(Service::Compute, Method::Post, &path, action)
+        .map(drop)
 }
 
 pub fn start_server(c: &mut Client, id: &str) -> Result<(), Error> {
@@ -133,62 +144,41 @@ pub fn resize_server(c: &mut Client, id: &str, flavor_ref: Value) -> Result<(), 
 
 /// `DELETE /servers/<vm>/os-volume_attachments/<volume>` → 202.
 pub fn detach_volume(c: &mut Client, server_id: &str, volume_id: &str) -> Result<(), Error> {
-    c.call(
-        Service::Compute,
-        Method::Delete,
-        &format!(
-            "/servers/{server_id}/os-volume_attachments/{}",
-            seg(volume_id)
-        ),
-        None,
-        &[],
-    )
-    .map(drop)
+    let path = format!(
+        "/servers/{server_id}/os-volume_attachments/{}",
+        seg(volume_id)
+    );
+    bodyless(c, Service::Compute, Method::Delete, &path, &[])
 }
 
 // ----- block storage ------------------------------------------------------------------------
 
 /// `GET /volumes/detail`.
 pub fn list_volumes(c: &mut Client) -> Result<Vec<Volume>, Error> {
-    let root: VolumesRoot = c.get(Service::Volume, "/volumes/detail", "a volume list")?;
-    Ok(root.volumes)
+    get::<VolumesRoot>(c, Service::Volume, "/volumes/detail", "a volume list")
 }
 
 /// `GET /volumes/<id>`.
 pub fn get_volume(c: &mut Client, id: &str) -> Result<Volume, Error> {
-    let root: VolumeRoot = c.get(
-        Service::Volume,
-        &format!("/volumes/{}", seg(id)),
-        "a volume",
-    )?;
-    Ok(root.volume)
+    let path = format!("/volumes/{}", seg(id));
+    get::<VolumeRoot>(c, Service::Volume, &path, "a volume")
 }
 
 /// `POST /volumes` with `server_id`: creates the volume and attaches it. The answer holds
 /// only the id (and name).
 pub fn create_volume(c: &mut Client, body: &CreateVolumeRoot) -> Result<Volume, Error> {
-    let response = c.send_json(Service::Volume, Method::Post, "/volumes", body)?;
-    let root: VolumeRoot = parse(&response, "POST /volumes", "a volume")?;
-    Ok(root.volume)
+    post::<VolumeRoot>(c, Service::Volume, "/volumes", body, "a volume")
 }
 
 /// `DELETE /volumes/<id>` → 202.
 pub fn delete_volume(c: &mut Client, id: &str) -> Result<(), Error> {
-    c.call(
-        Service::Volume,
-        Method::Delete,
-        &format!("/volumes/{}", seg(id)),
-        None,
-        &[],
-    )
-    .map(drop)
+    let path = format!("/volumes/{}", seg(id));
+    bodyless(c, Service::Volume, Method::Delete, &path, &[])
 }
 
 /// `POST /snapshots` → 202.
 pub fn create_snapshot(c: &mut Client, body: &CreateSnapshotRoot) -> Result<Snapshot, Error> {
-    let response = c.send_json(Service::Volume, Method::Post, "/snapshots", body)?;
-    let root: SnapshotRoot = parse(&response, "POST /snapshots", "a snapshot")?;
-    Ok(root.snapshot)
+    post::<SnapshotRoot>(c, Service::Volume, "/snapshots", body, "a snapshot")
 }
 
 /// A path segment: ids come from callers, so keep them from escaping their segment.

@@ -85,11 +85,16 @@ pub fn user_tags(metadata: &BTreeMap<String, String>) -> Vec<Tag> {
     metadata
         .iter()
         .filter(|(k, _)| !IMAGE_META_KEYS.contains(&k.as_str()))
-        .map(|(k, v)| Tag {
-            key: k.clone(),
-            value: v.clone(),
-        })
+        .map(to_tag)
         .collect()
+}
+
+/// A metadata or property entry as a WIT tag.
+fn to_tag((key, value): (&String, &String)) -> Tag {
+    Tag {
+        key: key.clone(),
+        value: value.clone(),
+    }
 }
 
 /// Whether the server carries every tag (same key and value).
@@ -128,13 +133,7 @@ pub fn image(i: &protocol::Image) -> Image {
         public: i.public.or(i.is_public).unwrap_or(false),
         is_snapshot: i.is_snapshot.unwrap_or(false),
         size_bytes: i.size,
-        properties: props
-            .iter()
-            .map(|(k, v)| Tag {
-                key: k.clone(),
-                value: v.clone(),
-            })
-            .collect(),
+        properties: props.iter().map(to_tag).collect(),
     }
 }
 
@@ -155,14 +154,7 @@ pub fn snapshot_image(s: &protocol::Snapshot) -> Image {
         public: false,
         is_snapshot: true,
         size_bytes: s.size.map(|gb| gb << 30),
-        properties: s
-            .metadata
-            .iter()
-            .map(|(k, v)| Tag {
-                key: k.clone(),
-                value: v.clone(),
-            })
-            .collect(),
+        properties: s.metadata.iter().map(to_tag).collect(),
     }
 }
 
@@ -204,6 +196,7 @@ pub fn attached_to(v: &protocol::Volume, server_id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::tag;
     use serde_json::json;
 
     fn server(v: serde_json::Value) -> protocol::Server {
@@ -280,10 +273,6 @@ mod tests {
     #[test]
     fn tag_filtering() {
         let s = server(json!({"id": 1, "metadata": {"run": "r1", "role": "db", "OS": "x"}}));
-        let tag = |k: &str, v: &str| Tag {
-            key: k.into(),
-            value: v.into(),
-        };
         assert!(has_tags(&s, &[]));
         assert!(has_tags(&s, &[tag("run", "r1")]));
         assert!(has_tags(&s, &[tag("run", "r1"), tag("role", "db")]));

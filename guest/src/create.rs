@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde_json::Value;
 
 use crate::Error;
 use crate::convert::IMAGE_META_KEYS;
@@ -99,7 +98,7 @@ pub fn server_body(
         server: CreateServer {
             name: name.to_string(),
             image_ref: image.id.clone(),
-            flavor_ref: flavor_ref(&flavor.id),
+            flavor_ref: protocol::id_value(&flavor.id),
             metadata,
             personality,
             project,
@@ -107,13 +106,6 @@ pub fn server_body(
             block_device_mapping_v2,
         },
     })
-}
-
-/// Synnefo flavor ids are integers on the wire.
-pub fn flavor_ref(id: &str) -> Value {
-    id.parse::<u64>()
-        .map(Value::from)
-        .unwrap_or_else(|_| Value::from(id))
 }
 
 /// Server metadata: the image's OS and USERS (as kamaki copies them) plus the user's tags.
@@ -268,7 +260,7 @@ fn is_safe_user(user: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wit::{Shape, Size};
+    use crate::fixtures::{tag, vm_spec};
     use serde_json::json;
 
     fn image(users: &str) -> protocol::Image {
@@ -285,29 +277,14 @@ mod tests {
 
     fn spec() -> VmSpec {
         VmSpec {
-            name: "node-1".into(),
-            image: "Ubuntu".into(),
-            size: Size::Shape(Shape {
-                cpus: 1,
-                ram_mb: 1024,
-                disk_gb: None,
-            }),
-            ssh_keys: vec!["ssh-ed25519 AAAA me@here".into()],
-            files: vec![],
             user_data: Some("#cloud-config\n".into()),
-            volatile_disk_gb: None,
-            tags: vec![Tag {
-                key: "run".into(),
-                value: "r1".into(),
-            }],
-            project: None,
-        }
-    }
-
-    fn tag(k: &str, v: &str) -> Tag {
-        Tag {
-            key: k.into(),
-            value: v.into(),
+            ..vm_spec(
+                "Ubuntu",
+                1,
+                1024,
+                "ssh-ed25519 AAAA me@here",
+                tag("run", "r1"),
+            )
         }
     }
 

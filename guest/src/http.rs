@@ -213,10 +213,7 @@ fn describe(e: &ErrorCode, host: &str) -> String {
             "the host denied the request: add {host} to the connector's allowed hosts in the host configuration"
         ),
         ErrorCode::DnsTimeout => "DNS lookup timed out".into(),
-        ErrorCode::DnsError(p) => format!(
-            "DNS lookup failed{}",
-            p.rcode.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
-        ),
+        ErrorCode::DnsError(p) => with_detail("DNS lookup failed", " (", p.rcode.as_deref(), ")"),
         ErrorCode::DestinationNotFound => "the host name does not resolve".into(),
         ErrorCode::DestinationUnavailable => "the host is unavailable".into(),
         ErrorCode::DestinationIpProhibited => "connecting to this address is prohibited".into(),
@@ -232,13 +229,20 @@ fn describe(e: &ErrorCode, host: &str) -> String {
             "the TLS certificate was not accepted (give the host a CA bundle if the cloud uses a private CA)".into()
         }
         ErrorCode::TlsProtocolError => "TLS handshake failed".into(),
-        ErrorCode::TlsAlertReceived(p) => format!(
-            "TLS alert from the server{}",
-            p.alert_message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
-        ),
+        ErrorCode::TlsAlertReceived(p) => {
+            with_detail("TLS alert from the server", ": ", p.alert_message.as_deref(), "")
+        }
         ErrorCode::HttpResponseIncomplete => "the answer was cut short".into(),
         ErrorCode::HttpProtocolError => "HTTP protocol error".into(),
         ErrorCode::InternalError(Some(m)) => format!("HTTP error: {m}"),
         other => format!("HTTP error: {other:?}"),
+    }
+}
+
+/// `text`, then the host's detail between `open` and `close` when it gave one.
+fn with_detail(text: &str, open: &str, detail: Option<&str>, close: &str) -> String {
+    match detail {
+        Some(d) => format!("{text}{open}{d}{close}"),
+        None => text.to_string(),
     }
 }

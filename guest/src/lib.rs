@@ -23,6 +23,8 @@ pub mod config;
 pub mod convert;
 pub mod create;
 pub mod fault;
+#[cfg(test)]
+mod fixtures;
 mod http;
 mod kv;
 pub mod ops;
@@ -60,6 +62,16 @@ fn with_client<T>(op: impl FnOnce(&mut client::Client) -> Result<T, Error>) -> R
     op(&mut c)
 }
 
+/// Defines exports that all do the same: load the configuration, then run one operation
+/// (`fn name(args) -> T = op;` becomes `fn name(args) -> Result<T, Error>`).
+macro_rules! exports {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ok:ty = $op:expr;)*) => {$(
+        fn $name($($arg: $ty),*) -> Result<$ok, Error> {
+            with_client($op)
+        }
+    )*};
+}
+
 impl Guest for Component {
     fn info() -> ConnectorInfo {
         ConnectorInfo {
@@ -73,87 +85,31 @@ impl Guest for Component {
         }
     }
 
-    fn list_flavors() -> Result<Vec<Flavor>, Error> {
-        with_client(ops::list_flavors)
-    }
-
-    fn resolve_size(size: Size) -> Result<Flavor, Error> {
-        with_client(|c| ops::resolve_size(c, &size))
-    }
-
-    fn list_images() -> Result<Vec<Image>, Error> {
-        with_client(ops::list_images)
-    }
-
-    fn get_image(image: String) -> Result<Image, Error> {
-        with_client(|c| ops::get_image(c, &image))
-    }
-
-    fn delete_image(id: String) -> Result<(), Error> {
-        with_client(|c| ops::delete_image(c, &id))
-    }
-
-    fn set_image_public(id: String, public: bool) -> Result<(), Error> {
-        with_client(|c| ops::set_image_public(c, &id, public))
-    }
-
-    fn create_image(vm_id: String, name: String) -> Result<Image, Error> {
-        with_client(|c| ops::create_image(c, &vm_id, &name))
-    }
-
-    fn create_vm(spec: VmSpec) -> Result<Vm, Error> {
-        with_client(|c| ops::create_vm(c, &spec))
-    }
-
-    fn get_vm(id: String) -> Result<Vm, Error> {
-        with_client(|c| ops::get_vm(c, &id))
-    }
-
-    fn list_vms(tags: Vec<Tag>) -> Result<Vec<Vm>, Error> {
-        with_client(|c| ops::list_vms(c, &tags))
-    }
-
-    fn delete_vm(id: String) -> Result<(), Error> {
-        with_client(|c| ops::delete_vm(c, &id))
-    }
-
-    fn start_vm(id: String) -> Result<(), Error> {
-        with_client(|c| ops::start_vm(c, &id))
-    }
-
-    fn stop_vm(id: String) -> Result<(), Error> {
-        with_client(|c| ops::stop_vm(c, &id))
-    }
-
-    fn reboot_vm(id: String, hard: bool) -> Result<(), Error> {
-        with_client(|c| ops::reboot_vm(c, &id, hard))
-    }
-
-    fn plan_resize(id: String, size: Size) -> Result<ResizePlan, Error> {
-        with_client(|c| ops::plan_resize(c, &id, &size))
-    }
-
-    fn resize_vm(id: String, flavor_id: String) -> Result<(), Error> {
-        with_client(|c| ops::resize_vm(c, &id, &flavor_id))
-    }
-
-    fn list_disks(vm_id: Option<String>) -> Result<Vec<Disk>, Error> {
-        with_client(|c| ops::list_disks(c, vm_id.as_deref()))
-    }
-
-    fn get_disk(id: String) -> Result<Disk, Error> {
-        with_client(|c| ops::get_disk(c, &id))
-    }
-
-    fn attach_disk(vm_id: String, size_gb: u32, name: String) -> Result<Disk, Error> {
-        with_client(|c| ops::attach_disk(c, &vm_id, size_gb, &name))
-    }
-
-    fn detach_disk(vm_id: String, disk_id: String) -> Result<(), Error> {
-        with_client(|c| ops::detach_disk(c, &vm_id, &disk_id))
-    }
-
-    fn delete_disk(disk_id: String) -> Result<(), Error> {
-        with_client(|c| ops::delete_disk(c, &disk_id))
+    exports! {
+        fn list_flavors() -> Vec<Flavor> = ops::list_flavors;
+        fn resolve_size(size: Size) -> Flavor = |c| ops::resolve_size(c, &size);
+        fn list_images() -> Vec<Image> = ops::list_images;
+        fn get_image(image: String) -> Image = |c| ops::get_image(c, &image);
+        fn delete_image(id: String) -> () = |c| ops::delete_image(c, &id);
+        fn set_image_public(id: String, public: bool) -> () =
+            |c| ops::set_image_public(c, &id, public);
+        fn create_image(vm_id: String, name: String) -> Image =
+            |c| ops::create_image(c, &vm_id, &name);
+        fn create_vm(spec: VmSpec) -> Vm = |c| ops::create_vm(c, &spec);
+        fn get_vm(id: String) -> Vm = |c| ops::get_vm(c, &id);
+        fn list_vms(tags: Vec<Tag>) -> Vec<Vm> = |c| ops::list_vms(c, &tags);
+        fn delete_vm(id: String) -> () = |c| ops::delete_vm(c, &id);
+        fn start_vm(id: String) -> () = |c| ops::start_vm(c, &id);
+        fn stop_vm(id: String) -> () = |c| ops::stop_vm(c, &id);
+        fn reboot_vm(id: String, hard: bool) -> () = |c| ops::reboot_vm(c, &id, hard);
+        fn plan_resize(id: String, size: Size) -> ResizePlan = |c| ops::plan_resize(c, &id, &size);
+        fn resize_vm(id: String, flavor_id: String) -> () = |c| ops::resize_vm(c, &id, &flavor_id);
+        fn list_disks(vm_id: Option<String>) -> Vec<Disk> = |c| ops::list_disks(c, vm_id.as_deref());
+        fn get_disk(id: String) -> Disk = |c| ops::get_disk(c, &id);
+        fn attach_disk(vm_id: String, size_gb: u32, name: String) -> Disk =
+            |c| ops::attach_disk(c, &vm_id, size_gb, &name);
+        fn detach_disk(vm_id: String, disk_id: String) -> () =
+            |c| ops::detach_disk(c, &vm_id, &disk_id);
+        fn delete_disk(disk_id: String) -> () = |c| ops::delete_disk(c, &disk_id);
     }
 }

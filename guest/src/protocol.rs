@@ -9,6 +9,30 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+/// Synnefo wraps every record in a one-key object named after it (`{"server": {…}}`,
+/// `{"servers": […]}`). `api` decodes the envelope and hands out what is inside.
+pub trait Envelope {
+    type Inner;
+    fn open(self) -> Self::Inner;
+}
+
+/// Declares answer envelopes: `Name { key: Inner }` is `{"key": Inner}` on the wire.
+macro_rules! envelopes {
+    ($($root:ident { $key:ident: $inner:ty })*) => {$(
+        #[derive(Deserialize)]
+        pub struct $root {
+            pub $key: $inner,
+        }
+
+        impl Envelope for $root {
+            type Inner = $inner;
+            fn open(self) -> $inner {
+                self.$key
+            }
+        }
+    )*};
+}
+
 // ----- Identity (Astakos) -------------------------------------------------------------------
 
 /// `POST {auth_url}/tokens` request body.
@@ -76,14 +100,9 @@ pub struct CatalogEndpoint {
 
 // ----- Compute: flavors -----------------------------------------------------------------------
 
-#[derive(Deserialize)]
-pub struct FlavorsRoot {
-    pub flavors: Vec<Flavor>,
-}
-
-#[derive(Deserialize)]
-pub struct FlavorRoot {
-    pub flavor: Flavor,
+envelopes! {
+    FlavorsRoot { flavors: Vec<Flavor> }
+    FlavorRoot { flavor: Flavor }
 }
 
 #[derive(Deserialize, Clone, Debug)]
@@ -109,14 +128,9 @@ pub struct Flavor {
 
 // ----- Compute and Plankton: images -----------------------------------------------------------
 
-#[derive(Deserialize)]
-pub struct ImagesRoot {
-    pub images: Vec<Image>,
-}
-
-#[derive(Deserialize)]
-pub struct ImageRoot {
-    pub image: Image,
+envelopes! {
+    ImagesRoot { images: Vec<Image> }
+    ImageRoot { image: Image }
 }
 
 /// An image as the compute view (`/compute/v2.0/images`) shows it; the Plankton names of
@@ -147,14 +161,9 @@ pub struct Image {
 
 // ----- Compute: servers -------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-pub struct ServersRoot {
-    pub servers: Vec<Server>,
-}
-
-#[derive(Deserialize)]
-pub struct ServerRoot {
-    pub server: Server,
+envelopes! {
+    ServersRoot { servers: Vec<Server> }
+    ServerRoot { server: Server }
 }
 
 #[derive(Deserialize, Clone, Debug, Default)]
@@ -231,6 +240,14 @@ pub struct CreateServer {
     pub block_device_mapping_v2: Option<Vec<BlockDevice>>,
 }
 
+/// An id as Synnefo's JSON holds it: flavor and server ids are integers on the wire (kamaki
+/// sends them so); anything that is not a number is sent as the string it is.
+pub fn id_value(id: &str) -> Value {
+    id.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(id))
+}
+
 /// A file Synnefo writes into the VM's disk at creation (base64 `contents`).
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct Personality {
@@ -257,14 +274,10 @@ pub struct BlockDevice {
 
 // ----- Block storage: volumes and snapshots -------------------------------------------------
 
-#[derive(Deserialize)]
-pub struct VolumesRoot {
-    pub volumes: Vec<Volume>,
-}
-
-#[derive(Deserialize)]
-pub struct VolumeRoot {
-    pub volume: Volume,
+envelopes! {
+    VolumesRoot { volumes: Vec<Volume> }
+    VolumeRoot { volume: Volume }
+    SnapshotRoot { snapshot: Snapshot }
 }
 
 #[derive(Deserialize, Clone, Debug, Default)]
@@ -313,11 +326,6 @@ pub struct CreateSnapshotRoot {
 pub struct CreateSnapshot {
     pub volume_id: String,
     pub display_name: String,
-}
-
-#[derive(Deserialize)]
-pub struct SnapshotRoot {
-    pub snapshot: Snapshot,
 }
 
 #[derive(Deserialize, Clone, Debug, Default)]

@@ -3,6 +3,8 @@
 
 use std::cmp::Ordering;
 
+use strsim::levenshtein;
+
 use crate::Error;
 use crate::protocol::Flavor;
 
@@ -176,25 +178,12 @@ pub fn close_matches(query: &str, candidates: &[&str], max: usize) -> Vec<String
     out
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
-mod tests {
+pub mod testing {
+    //! Flavors and size requests for the tests of sizing and of the operations.
     use super::*;
 
-    fn flavor(id: u32, cpus: u32, ram: u32, disk: u32, template: &str, allow: bool) -> Flavor {
+    pub fn flavor(id: u32, cpus: u32, ram: u32, disk: u32, template: &str, allow: bool) -> Flavor {
         Flavor {
             id: id.to_string(),
             name: format!("C{cpus}R{ram}D{disk}{template}"),
@@ -205,6 +194,24 @@ mod tests {
             allow_create: allow,
         }
     }
+
+    pub fn shape(cpus: u32, ram_mb: u32, disk_gb: Option<u32>) -> SizeRequest {
+        SizeRequest::Shape {
+            cpus,
+            ram_mb,
+            disk_gb,
+        }
+    }
+
+    pub fn named(name: &str) -> SizeRequest {
+        SizeRequest::Named(name.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
 
     fn catalogue() -> Vec<Flavor> {
         vec![
@@ -218,39 +225,21 @@ mod tests {
         ]
     }
 
-    fn shape(cpus: u32, ram_mb: u32, disk_gb: Option<u32>) -> SizeRequest {
-        SizeRequest::Shape {
-            cpus,
-            ram_mb,
-            disk_gb,
-        }
-    }
-
     #[test]
     fn by_id() {
-        let f = resolve(&catalogue(), &SizeRequest::Named("3".into()), None).unwrap();
+        let f = resolve(&catalogue(), &named("3"), None).unwrap();
         assert_eq!(f.name, "C2R2048D20drbd");
     }
 
     #[test]
     fn by_exact_name() {
-        let f = resolve(
-            &catalogue(),
-            &SizeRequest::Named("C4R4096D40ext_vlmc".into()),
-            None,
-        )
-        .unwrap();
+        let f = resolve(&catalogue(), &named("C4R4096D40ext_vlmc"), None).unwrap();
         assert_eq!(f.id, "5");
     }
 
     #[test]
     fn unknown_name_suggests_close_ones() {
-        let err = resolve(
-            &catalogue(),
-            &SizeRequest::Named("C2R2048D40ext_vlm".into()),
-            None,
-        )
-        .unwrap_err();
+        let err = resolve(&catalogue(), &named("C2R2048D40ext_vlm"), None).unwrap_err();
         let Error::NotFound(m) = err else {
             panic!("{err:?}")
         };
@@ -260,7 +249,7 @@ mod tests {
 
     #[test]
     fn unknown_id_is_not_found() {
-        let err = resolve(&catalogue(), &SizeRequest::Named("99".into()), None).unwrap_err();
+        let err = resolve(&catalogue(), &named("99"), None).unwrap_err();
         assert!(matches!(err, Error::NotFound(ref m) if m.contains("no flavor with id '99'")));
     }
 

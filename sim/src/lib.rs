@@ -31,9 +31,10 @@ pub mod backend;
 pub mod config;
 pub mod error;
 pub mod faults;
-pub mod persist;
+pub mod metrics;
 pub mod routes;
 pub mod serve;
+pub mod state;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -49,7 +50,9 @@ pub use config::{
 };
 pub use error::ApiError;
 pub use faults::FaultInjector;
-pub use routes::{AppState, Metrics, app};
+pub use metrics::Metrics;
+pub use routes::app;
+pub use state::AppState;
 
 /// Builds the shared state for [`app`] from a configuration (no listener involved): for
 /// in-process `oneshot` tests.

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use super::Core;
-use super::compute::{Action, BlockDevice, CreateServer, NicSpec};
 use super::model::{ImageStatus, ServerStatus, VolumeStatus};
 use super::seed::{self, UBUNTU_IMAGE_ID};
-use super::volume::CreateVolume;
+use super::server_actions::Action;
+use super::server_create::{BlockDevice, CreateServer, NicSpec};
+use super::volumes::CreateVolume;
+use super::world::Core;
 use crate::config::{QuotaLimits, SimConfig, Timings};
 use crate::error::ApiError;
 
@@ -73,7 +74,7 @@ fn flavor_catalog_is_the_documented_grid() {
 fn build_goes_active_after_the_build_time_with_nics_and_volumes() {
     let mut c = core();
     let (id, pass) = c.create_server(U, req("vm", VLMC)).unwrap();
-    assert!(super::compute::strong_password(&pass));
+    assert!(super::server_actions::strong_password(&pass));
     let s = c.server(U, id).unwrap();
     assert_eq!(s.status, ServerStatus::Build);
     assert_eq!(s.ports.len(), 2);

@@ -9,9 +9,11 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::{AppState, Auth, iso, not_allowed};
 use crate::backend::identity::Credentials;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::extract::Auth;
+use crate::routes::render::{iso, json, not_allowed};
+use crate::state::AppState;
 
 /// Identity and account routes.
 pub fn routes() -> Router<AppState> {
@@ -129,7 +131,7 @@ async fn tokens(
 ) -> ApiResult<Response> {
     let base = state.base_url_for(&headers);
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(super::json(
+        return Ok(json(
             StatusCode::OK,
             &json!({"access": {"serviceCatalog": catalog(&base)}}),
         ));
@@ -139,7 +141,7 @@ async fn tokens(
     let creds = credentials(&value)?;
     let user = state.backend.read(|c| c.issue_token(&creds))?;
     let expires = Utc::now() + chrono::TimeDelta::days(30);
-    Ok(super::json(
+    Ok(json(
         StatusCode::OK,
         &json!({"access": {
             "token": {
@@ -161,5 +163,5 @@ async fn tokens(
 
 async fn quotas(State(state): State<AppState>, Auth(user): Auth) -> Response {
     let q = state.backend.read(|c| c.quotas_of(&user.uuid));
-    super::json(StatusCode::OK, &q)
+    json(StatusCode::OK, &q)
 }

@@ -10,47 +10,49 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{AppState, Auth, JsonBody, empty, iso, not_allowed_empty, query_param};
-use crate::backend::image::RegisterImage;
+use crate::backend::images::RegisterImage;
 use crate::backend::model::{Image, ImageStatus};
 use crate::error::{ApiError, ApiResult};
-
-const P: &str = "/image/v1.0";
+use crate::routes::extract::{Auth, JsonBody, ListView};
+use crate::routes::fields::query_param;
+use crate::routes::paths::IMAGE;
+use crate::routes::render::{empty, iso, json, not_allowed_empty};
+use crate::state::AppState;
 
 /// Plankton routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
-            &format!("{P}/images/"),
+            &format!("{IMAGE}/images/"),
             get(list_images)
                 .post(register)
                 .fallback(not_allowed_empty("GET, POST")),
         )
         .route(
-            &format!("{P}/images"),
+            &format!("{IMAGE}/images"),
             get(list_images)
                 .post(register)
                 .fallback(not_allowed_empty("GET, POST")),
         )
         .route(
-            &format!("{P}/images/detail"),
-            get(list_images_detail).fallback(not_allowed_empty("GET")),
+            &format!("{IMAGE}/images/detail"),
+            get(list_images).fallback(not_allowed_empty("GET")),
         )
         .route(
-            &format!("{P}/images/{{id}}"),
+            &format!("{IMAGE}/images/{{id}}"),
             get(get_image)
                 .put(update_image)
                 .delete(delete_image)
                 .fallback(not_allowed_empty("GET, HEAD, PUT, DELETE")),
         )
         .route(
-            &format!("{P}/images/{{id}}/members"),
+            &format!("{IMAGE}/images/{{id}}/members"),
             get(list_members)
                 .put(replace_members)
                 .fallback(not_allowed_empty("GET, PUT")),
         )
         .route(
-            &format!("{P}/images/{{id}}/members/{{member}}"),
+            &format!("{IMAGE}/images/{{id}}/members/{{member}}"),
             axum::routing::put(add_member)
                 .delete(remove_member)
                 .fallback(not_allowed_empty("PUT, DELETE")),
@@ -133,24 +135,19 @@ fn image_headers(img: &Image) -> HeaderMap {
     h
 }
 
-fn with_headers(mut r: Response, h: HeaderMap) -> Response {
-    r.headers_mut().extend(h);
+/// Plankton answers with the record in the body and again as `X-Image-Meta-*` headers.
+fn image_reply(img: &Image) -> Response {
+    let mut r = json(StatusCode::OK, &json!({"image": image_view(img, true)}));
+    r.headers_mut().extend(image_headers(img));
     r
 }
 
-async fn list_images(st: State<AppState>, a: Auth, q: RawQuery) -> ApiResult<Response> {
-    list(st, a, q, false)
-}
-
-async fn list_images_detail(st: State<AppState>, a: Auth, q: RawQuery) -> ApiResult<Response> {
-    list(st, a, q, true)
-}
-
-fn list(
+/// `GET /images/` and `GET /images/detail`, with Plankton's filters and sorting.
+async fn list_images(
     State(st): State<AppState>,
     Auth(u): Auth,
     RawQuery(q): RawQuery,
-    detail: bool,
+    view: ListView,
 ) -> ApiResult<Response> {
     let q = q.as_deref();
     let name = query_param(q, "name");
@@ -210,8 +207,8 @@ fn list(
         };
         if sort_dir == "asc" { o } else { o.reverse() }
     });
-    let list: Vec<Value> = imgs.iter().map(|i| image_view(i, detail)).collect();
-    Ok(super::json(StatusCode::OK, &json!({"images": list})))
+    let list: Vec<Value> = imgs.iter().map(|i| image_view(i, view.detail)).collect();
+    Ok(json(StatusCode::OK, &json!({"images": list})))
 }
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
@@ -255,10 +252,7 @@ async fn register(State(st): State<AppState>, Auth(u): Auth, h: HeaderMap) -> Ap
         let id = c.register_image(&u.uuid, req)?;
         c.image(&u.uuid, &id).cloned()
     })?;
-    Ok(with_headers(
-        super::json(StatusCode::OK, &json!({"image": image_view(&img, true)})),
-        image_headers(&img),
-    ))
+    Ok(image_reply(&img))
 }
 
 async fn get_image(
@@ -267,10 +261,7 @@ async fn get_image(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let img = st.backend.read(|c| c.image(&u.uuid, &id).cloned())?;
-    Ok(with_headers(
-        super::json(StatusCode::OK, &json!({"image": image_view(&img, true)})),
-        image_headers(&img),
-    ))
+    Ok(image_reply(&img))
 }
 
 async fn update_image(
@@ -289,13 +280,11 @@ async fn update_image(
         c.update_image(&u.uuid, &id, name, is_public, props)?;
         c.image(&u.uuid, &id).cloned()
     })?;
-    Ok(with_headers(
-        super::json(StatusCode::OK, &json!({"image": image_view(&img, true)})),
-        image_headers(&img),
-    ))
+    Ok(image_reply(&img))
 }
 
-async fn delete_image(
+/// Deletes an image (owner only); compute's `DELETE /images/<id>` is this same handler.
+pub(crate) async fn delete_image(
     State(st): State<AppState>,
     Auth(u): Auth,
     Path(id): Path<String>,
@@ -316,7 +305,7 @@ async fn list_members(
         .iter()
         .map(|m| json!({"member_id": m, "can_share": false}))
         .collect();
-    Ok(super::json(StatusCode::OK, &json!({"members": list})))
+    Ok(json(StatusCode::OK, &json!({"members": list})))
 }
 
 async fn replace_members(

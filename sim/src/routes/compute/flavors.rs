@@ -1,0 +1,83 @@
+//! `/compute/v2.0/flavors`: the static catalog of machine sizes.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::backend::lookup::not_found;
+use crate::backend::seed::Flavor;
+use crate::error::ApiResult;
+use crate::routes::extract::{Auth, ListView};
+use crate::routes::fields::parse_id;
+use crate::routes::paths::COMPUTE;
+use crate::routes::render::{json, links, not_allowed};
+use crate::state::AppState;
+
+/// Flavor routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{COMPUTE}/flavors"),
+            get(list_flavors).fallback(not_allowed("GET")),
+        )
+        .route(
+            &format!("{COMPUTE}/flavors/detail"),
+            get(list_flavors).fallback(not_allowed("GET")),
+        )
+        .route(
+            &format!("{COMPUTE}/flavors/{{id}}"),
+            get(get_flavor).fallback(not_allowed("GET")),
+        )
+}
+
+fn flavor_view(f: &Flavor, base: &str, detail: bool) -> Value {
+    let mut v =
+        json!({"id": f.id, "name": f.name, "links": links(base, COMPUTE, "flavors", &f.id)});
+    if detail {
+        let m = v.as_object_mut().expect("object literal");
+        m.insert("ram".into(), json!(f.ram));
+        m.insert("disk".into(), json!(f.disk));
+        m.insert("vcpus".into(), json!(f.vcpus));
+        m.insert("os-flavor-access:is_public".into(), json!(true));
+        m.insert("SNF:disk_template".into(), json!(f.template));
+        m.insert("SNF:volume_type".into(), json!(f.volume_type));
+        m.insert("SNF:allow_create".into(), json!(f.allow_create));
+    }
+    v
+}
+
+async fn list_flavors(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    _a: Auth,
+    view: ListView,
+) -> Response {
+    let base = st.base_url_for(&h);
+    let list: Vec<Value> = st.backend.read(|c| {
+        c.flavors
+            .iter()
+            .filter(|f| !f.deleted)
+            .map(|f| flavor_view(f, &base, view.detail))
+            .collect()
+    });
+    json(StatusCode::OK, &json!({"flavors": list}))
+}
+
+async fn get_flavor(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    _a: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let base = st.base_url_for(&h);
+    let id = parse_id(&id, "Flavor")?;
+    let v = st.backend.read(|c| {
+        c.flavor(id)
+            .map(|f| flavor_view(f, &base, true))
+            .ok_or_else(|| not_found("Flavor", id))
+    })?;
+    Ok(json(StatusCode::OK, &json!({"flavor": v})))
+}

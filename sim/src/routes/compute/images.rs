@@ -1,0 +1,101 @@
+//! `/compute/v2.0/images`: the compute view of the images (snapshots included). Their
+//! metadata routes are in [`super::metadata`]; deletion is Plankton's handler.
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::backend::model::{Image, ImageStatus};
+use crate::backend::world::Core;
+use crate::error::ApiResult;
+use crate::routes::extract::{Auth, ListView};
+use crate::routes::fields::changes_since;
+use crate::routes::image::delete_image;
+use crate::routes::paths::COMPUTE;
+use crate::routes::render::{iso, json, links, list_or_not_modified, not_allowed, progress};
+use crate::state::AppState;
+
+/// Compute image routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{COMPUTE}/images"),
+            get(list_images).fallback(not_allowed("GET")),
+        )
+        .route(
+            &format!("{COMPUTE}/images/detail"),
+            get(list_images).fallback(not_allowed("GET")),
+        )
+        .route(
+            &format!("{COMPUTE}/images/{{id}}"),
+            get(get_image)
+                .delete(delete_image)
+                .fallback(not_allowed("GET, DELETE")),
+        )
+}
+
+/// The compute view of an image (snapshots included).
+pub fn image_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
+    let mut v =
+        json!({"id": img.id, "name": img.name, "links": links(base, COMPUTE, "images", &img.id)});
+    if detail {
+        let status = match img.status {
+            ImageStatus::Saving => "SAVING",
+            ImageStatus::Active => "ACTIVE",
+            ImageStatus::Error => "ERROR",
+            ImageStatus::Deleted => "DELETED",
+        };
+        let progress = match (img.status, img.due) {
+            (ImageStatus::Saving, Some(due)) => progress(c.now, img.created, due),
+            (ImageStatus::Active, _) => 100,
+            _ => 0,
+        };
+        let m = v.as_object_mut().expect("object literal");
+        m.insert("status".into(), json!(status));
+        m.insert("progress".into(), json!(progress));
+        m.insert("created".into(), json!(iso(&img.created)));
+        m.insert("updated".into(), json!(iso(&img.updated)));
+        m.insert("user_id".into(), json!(img.owner));
+        m.insert("tenant_id".into(), json!(img.owner));
+        m.insert("public".into(), json!(img.is_public));
+        m.insert("is_snapshot".into(), json!(img.snapshot.is_some()));
+        m.insert("metadata".into(), json!(img.properties));
+        m.insert("minDisk".into(), json!(0));
+        m.insert("minRam".into(), json!(0));
+        m.insert("deleted".into(), json!(img.status == ImageStatus::Deleted));
+    }
+    v
+}
+
+async fn list_images(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Auth(u): Auth,
+    RawQuery(q): RawQuery,
+    view: ListView,
+) -> ApiResult<Response> {
+    let since = changes_since(q.as_deref())?;
+    let base = st.base_url_for(&h);
+    let list: Vec<Value> = st.backend.read(|c| {
+        c.images_of(&u.uuid, since)
+            .map(|i| image_view(c, i, &base, view.detail || since.is_some()))
+            .collect()
+    });
+    Ok(list_or_not_modified("images", list, since))
+}
+
+async fn get_image(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let base = st.base_url_for(&h);
+    let v = st
+        .backend
+        .read(|c| c.image(&u.uuid, &id).map(|i| image_view(c, i, &base, true)))?;
+    Ok(json(StatusCode::OK, &json!({"image": v})))
+}

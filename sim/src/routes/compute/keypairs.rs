@@ -1,0 +1,88 @@
+//! `/compute/v2.0/os-keypairs`: key pairs by name.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::backend::model::Keypair;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::fields::{envelope, opt_str, required_str};
+use crate::routes::paths::COMPUTE;
+use crate::routes::render::{empty, json, not_allowed};
+use crate::state::AppState;
+
+/// Key pair routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{COMPUTE}/os-keypairs"),
+            get(list_keypairs)
+                .post(create_keypair)
+                .fallback(not_allowed("GET, POST")),
+        )
+        .route(
+            &format!("{COMPUTE}/os-keypairs/{{name}}"),
+            get(get_keypair)
+                .delete(delete_keypair)
+                .fallback(not_allowed("GET, DELETE")),
+        )
+}
+
+/// A key pair as listed (`user_id` only when read or created one at a time).
+fn keypair_view(k: &Keypair, with_user: bool) -> Value {
+    let mut v = json!({"name": k.name, "public_key": k.public_key, "fingerprint": k.fingerprint});
+    if with_user {
+        v["user_id"] = json!(k.user_id);
+    }
+    json!({ "keypair": v })
+}
+
+async fn list_keypairs(State(st): State<AppState>, Auth(u): Auth) -> Response {
+    let list: Vec<Value> = st.backend.read(|c| {
+        c.keypairs_of(&u.uuid)
+            .map(|k| keypair_view(k, false))
+            .collect()
+    });
+    json(StatusCode::OK, &json!({"keypairs": list}))
+}
+
+async fn create_keypair(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let k = envelope(&b, "keypair")?;
+    let name = required_str(k, "name")?;
+    let public_key = opt_str(k, "public_key")?;
+    let kp = st
+        .backend
+        .write(|c| c.create_keypair(&u.uuid, name, public_key))?;
+    Ok(json(StatusCode::CREATED, &keypair_view(&kp, true)))
+}
+
+async fn get_keypair(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    let v = st.backend.read(|c| {
+        c.keypairs_of(&u.uuid)
+            .find(|k| k.name == name)
+            .map(|k| keypair_view(k, true))
+            .ok_or_else(|| ApiError::not_found(format!("Key pair '{name}' not found")))
+    })?;
+    Ok(json(StatusCode::OK, &v))
+}
+
+async fn delete_keypair(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    st.backend.write(|c| c.delete_keypair(&u.uuid, &name))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}

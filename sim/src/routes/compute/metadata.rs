@@ -1,0 +1,166 @@
+//! `/compute/v2.0/{servers,images}/<id>/metadata[/<key>]`: one set of handlers for both
+//! owners. [`Owner`] says how a URL's id names the owner; the backend's
+//! [`MetaOwner`] decides who may read and change what.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::backend::metadata::{MetaOwner, Metadata};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::fields::{parse_id, required_map};
+use crate::routes::paths::COMPUTE;
+use crate::routes::render::{empty, json, not_allowed};
+use crate::state::AppState;
+
+/// An owner kind of metadata routes: its collection in the URL and how to read its id.
+pub trait Owner: Send + Sync + 'static {
+    /// `servers` or `images`.
+    const COLLECTION: &'static str;
+    /// The owner named by a path id. Server ids are numeric, so anything else is a 404
+    /// before the body is even looked at; image ids are uuids, taken as they are.
+    fn from_path(id: String) -> ApiResult<MetaOwner>;
+}
+
+/// Server metadata.
+pub struct ServerOwner;
+
+impl Owner for ServerOwner {
+    const COLLECTION: &'static str = "servers";
+    fn from_path(id: String) -> ApiResult<MetaOwner> {
+        parse_id(&id, "Server").map(MetaOwner::Server)
+    }
+}
+
+/// Image (and snapshot) properties.
+pub struct ImageOwner;
+
+impl Owner for ImageOwner {
+    const COLLECTION: &'static str = "images";
+    fn from_path(id: String) -> ApiResult<MetaOwner> {
+        Ok(MetaOwner::Image(id))
+    }
+}
+
+/// Metadata routes of servers and images.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(routes_of::<ServerOwner>())
+        .merge(routes_of::<ImageOwner>())
+}
+
+fn routes_of<O: Owner>() -> Router<AppState> {
+    let collection = O::COLLECTION;
+    Router::new()
+        .route(
+            &format!("{COMPUTE}/{collection}/{{id}}/metadata"),
+            get(get_all::<O>)
+                .post(merge::<O>)
+                .put(replace::<O>)
+                .fallback(not_allowed("GET, POST, PUT")),
+        )
+        .route(
+            &format!("{COMPUTE}/{collection}/{{id}}/metadata/{{key}}"),
+            get(get_key::<O>)
+                .put(put_key::<O>)
+                .delete(delete_key::<O>)
+                .fallback(not_allowed("GET, PUT, DELETE")),
+        )
+}
+
+async fn get_all<O: Owner>(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let owner = O::from_path(id)?;
+    let m = st.backend.read(|c| c.metadata(&u.uuid, &owner).cloned())?;
+    Ok(json(StatusCode::OK, &json!({"metadata": m})))
+}
+
+async fn merge<O: Owner>(
+    st: State<AppState>,
+    a: Auth,
+    p: Path<String>,
+    b: JsonBody,
+) -> ApiResult<Response> {
+    update::<O>(st, a, p, b, false)
+}
+
+async fn replace<O: Owner>(
+    st: State<AppState>,
+    a: Auth,
+    p: Path<String>,
+    b: JsonBody,
+) -> ApiResult<Response> {
+    update::<O>(st, a, p, b, true)
+}
+
+fn update<O: Owner>(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody,
+    replace: bool,
+) -> ApiResult<Response> {
+    let owner = O::from_path(id)?;
+    let meta = required_map(&b, "metadata")?;
+    let m = st
+        .backend
+        .write(|c| c.update_metadata(&u.uuid, &owner, meta, replace))?;
+    Ok(json(StatusCode::CREATED, &json!({"metadata": m})))
+}
+
+async fn get_key<O: Owner>(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path((id, key)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let owner = O::from_path(id)?;
+    let v = st.backend.read(|c| {
+        c.metadata(&u.uuid, &owner)?
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("Metadata key not found."))
+    })?;
+    Ok(json(StatusCode::OK, &json!({"meta": {key: v}})))
+}
+
+async fn put_key<O: Owner>(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path((id, key)): Path<(String, String)>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let owner = O::from_path(id)?;
+    let meta = one_meta(&b, &key)?;
+    st.backend
+        .write(|c| c.update_metadata(&u.uuid, &owner, meta.clone(), false))?;
+    Ok(json(StatusCode::CREATED, &json!({"meta": meta})))
+}
+
+async fn delete_key<O: Owner>(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path((id, key)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let owner = O::from_path(id)?;
+    st.backend
+        .write(|c| c.delete_metadata(&u.uuid, &owner, &key))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// The body of `PUT …/metadata/<key>`: `{"meta": {<key>: value}}`, exactly that key.
+fn one_meta(b: &Value, key: &str) -> ApiResult<Metadata> {
+    let meta = required_map(b, "meta")?;
+    if meta.len() != 1 || !meta.contains_key(key) {
+        return Err(ApiError::bad(
+            "Malformed request: 'meta' must hold exactly the key of the URL",
+        ));
+    }
+    Ok(meta)
+}

@@ -1,0 +1,83 @@
+//! `POST /compute/v2.0/servers/<id>/action`: exactly one action per body.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::backend::server_actions::Action;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::fields::{opt_str, opt_u64, parse_id};
+use crate::routes::paths::COMPUTE;
+use crate::routes::render::{empty, json, not_allowed};
+use crate::state::AppState;
+
+/// Server action routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        &format!("{COMPUTE}/servers/{{id}}/action"),
+        axum::routing::post(server_action).fallback(not_allowed("POST")),
+    )
+}
+
+fn parse_action(b: &Value) -> ApiResult<Action> {
+    let obj = b
+        .as_object()
+        .ok_or_else(|| ApiError::bad("Malformed request"))?;
+    if obj.len() != 1 {
+        return Err(ApiError::bad(
+            "Malformed request: exactly one action is required",
+        ));
+    }
+    let (name, args) = obj
+        .iter()
+        .next()
+        .ok_or_else(|| ApiError::bad("Malformed request"))?;
+    let args = args
+        .as_object()
+        .ok_or_else(|| ApiError::bad("Malformed request: the action's value must be an object"))?;
+    Ok(match name.as_str() {
+        "start" => Action::Start,
+        "shutdown" => Action::Shutdown,
+        "reboot" => {
+            let t =
+                opt_str(args, "type")?.ok_or_else(|| ApiError::bad("Missing 'type' attribute."))?;
+            if t != "SOFT" && t != "HARD" {
+                return Err(ApiError::bad(format!("Invalid 'type' attribute: '{t}'.")));
+            }
+            Action::Reboot
+        }
+        "resize" => Action::Resize(
+            opt_u64(args, "flavorRef")?
+                .ok_or_else(|| ApiError::bad("Missing 'flavorRef' attribute."))?,
+        ),
+        "console" => Action::Console(
+            opt_str(args, "type")?.ok_or_else(|| ApiError::bad("Missing 'type' attribute."))?,
+        ),
+        "addFloatingIp" => Action::AddFloatingIp(
+            opt_str(args, "address")?.ok_or_else(|| ApiError::bad("No floating IP specified."))?,
+        ),
+        "removeFloatingIp" => Action::RemoveFloatingIp(
+            opt_str(args, "address")?.ok_or_else(|| ApiError::bad("No floating IP specified."))?,
+        ),
+        other => return Err(ApiError::bad(format!("Action {other} not supported"))),
+    })
+}
+
+async fn server_action(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Server")?;
+    // A server of someone else is 404 even for a malformed action.
+    st.backend.read(|c| c.server(&u.uuid, id).map(|_| ()))?;
+    let action = parse_action(&b)?;
+    match st.backend.write(|c| c.server_action(&u.uuid, id, action))? {
+        Some(console) => Ok(json(StatusCode::OK, &json!({"console": console}))),
+        None => Ok(empty(StatusCode::ACCEPTED)),
+    }
+}

@@ -1,0 +1,157 @@
+//! `/compute/v2.0/servers`: list (plain and detail, with a cache for pollers), read,
+//! rename, delete. Creation is in [`super::server_create`], actions in
+//! [`super::server_actions`].
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::json;
+
+use super::server_create::create_server;
+use super::server_view::{ServerView, server_view};
+use crate::backend::world::Core;
+use crate::error::ApiResult;
+use crate::routes::extract::{Auth, JsonBody, ListView};
+use crate::routes::fields::{changes_since, envelope, parse_id, required_str};
+use crate::routes::paths::COMPUTE;
+use crate::routes::render::{Link, bytes_json, empty, links, not_allowed, to_bytes};
+use crate::state::AppState;
+
+/// Server routes (creation included, it shares the collection URL).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{COMPUTE}/servers"),
+            get(list_servers)
+                .post(create_server)
+                .fallback(not_allowed("GET, POST")),
+        )
+        .route(
+            &format!("{COMPUTE}/servers/detail"),
+            get(list_servers).fallback(not_allowed("GET")),
+        )
+        .route(
+            &format!("{COMPUTE}/servers/{{id}}"),
+            get(get_server)
+                .put(rename_server)
+                .delete(delete_server)
+                .fallback(not_allowed("GET, PUT, DELETE")),
+        )
+}
+
+#[derive(Serialize)]
+struct ServerRef<'a> {
+    id: u64,
+    name: &'a str,
+    links: [Link; 2],
+}
+
+#[derive(Serialize)]
+struct ServersEnvelope<T: Serialize> {
+    servers: Vec<T>,
+}
+
+/// `GET /servers` and `GET /servers/detail` (always detailed under `changes-since`).
+async fn list_servers(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Auth(u): Auth,
+    RawQuery(q): RawQuery,
+    view: ListView,
+) -> ApiResult<Response> {
+    let since = changes_since(q.as_deref())?;
+    let base = st.base_url_for(&h);
+    let key = (u.uuid.clone(), base.clone());
+    // Serialize under the lock, straight from the records: no cloning of the state. The
+    // detail list is what pollers hammer, so its bytes are reused while nothing changes
+    // (and no job is running, since progress moves with the clock).
+    let (count, bytes) = st.backend.read(|c| {
+        let cacheable =
+            view.detail && since.is_none() && c.servers_of(&u.uuid, None).all(|s| s.task.is_none());
+        if cacheable
+            && let Some((generation, bytes)) = st.detail_cache.lock().get(&key)
+            && *generation == c.generation
+        {
+            return (1, Ok(bytes.clone()));
+        }
+        let (count, bytes) = serialize_list(c, &u.uuid, &base, since, view.detail);
+        let bytes = bytes.map(axum::body::Bytes::from);
+        if cacheable && let Ok(b) = &bytes {
+            st.detail_cache
+                .lock()
+                .insert(key, (c.generation, b.clone()));
+        }
+        (count, bytes)
+    });
+    if since.is_some() && count == 0 {
+        return Ok(empty(StatusCode::NOT_MODIFIED));
+    }
+    Ok(bytes_json(bytes?, StatusCode::OK))
+}
+
+/// The servers of `user` as `{"servers": […]}`, detailed or as references, and how many.
+fn serialize_list(
+    c: &Core,
+    user: &str,
+    base: &str,
+    since: Option<crate::backend::model::Time>,
+    detail: bool,
+) -> (usize, ApiResult<Vec<u8>>) {
+    if detail || since.is_some() {
+        let list: Vec<ServerView> = c
+            .servers_of(user, since)
+            .map(|s| server_view(c, s, base, None))
+            .collect();
+        (list.len(), to_bytes(&ServersEnvelope { servers: list }))
+    } else {
+        let list: Vec<ServerRef> = c
+            .servers_of(user, since)
+            .map(|s| ServerRef {
+                id: s.id,
+                name: &s.name,
+                links: links(base, COMPUTE, "servers", &s.id),
+            })
+            .collect();
+        (list.len(), to_bytes(&ServersEnvelope { servers: list }))
+    }
+}
+
+async fn get_server(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Server")?;
+    let base = st.base_url_for(&h);
+    let bytes = st.backend.read(|c| {
+        let s = c.server(&u.uuid, id)?;
+        to_bytes(&json!({"server": server_view(c, s, &base, None)}))
+    })?;
+    Ok(bytes_json(bytes, StatusCode::OK))
+}
+
+async fn rename_server(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Server")?;
+    let name = required_str(envelope(&b, "server")?, "name")?;
+    st.backend.write(|c| c.rename_server(&u.uuid, id, name))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn delete_server(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Server")?;
+    st.backend.write(|c| c.delete_server(&u.uuid, id))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}

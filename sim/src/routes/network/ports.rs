@@ -1,0 +1,116 @@
+//! `/network/v2.0/ports`: NICs, with or without a server.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::fields::{envelope, opt_str, opt_u64, parse_id, required_u64};
+use crate::routes::paths::NETWORK;
+use crate::routes::render::{empty, iso, json, not_allowed};
+use crate::state::AppState;
+
+use crate::backend::model::Port;
+
+/// Port routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{NETWORK}/ports"),
+            get(list_ports)
+                .post(create_port)
+                .fallback(not_allowed("GET, POST")),
+        )
+        .route(
+            &format!("{NETWORK}/ports/{{id}}"),
+            get(get_port)
+                .delete(delete_port)
+                .fallback(not_allowed("GET, DELETE")),
+        )
+}
+
+fn port_view(p: &Port) -> Value {
+    let mut ips = Vec::new();
+    if let Some(a) = &p.ipv4 {
+        ips.push(json!({"ip_address": a, "subnet": "", "version": 4}));
+    }
+    if let Some(a) = &p.ipv6 {
+        ips.push(json!({"ip_address": a, "subnet": "", "version": 6}));
+    }
+    json!({
+        "id": p.id.to_string(),
+        "name": p.name,
+        "network_id": p.network_id.to_string(),
+        "device_id": p.device_id.map(|d| d.to_string()).unwrap_or_default(),
+        "device_owner": if p.device_id.is_some() { "vm" } else { "" },
+        "mac_address": p.mac,
+        "fixed_ips": ips,
+        "status": p.status,
+        "user_id": p.user_id,
+        "tenant_id": p.user_id,
+        "security_groups": [],
+        "admin_state_up": true,
+        "created": iso(&p.created),
+        "updated": iso(&p.updated),
+    })
+}
+
+async fn list_ports(State(st): State<AppState>, Auth(u): Auth) -> Response {
+    let list: Vec<Value> = st
+        .backend
+        .read(|c| c.ports_of(&u.uuid).map(port_view).collect());
+    json(StatusCode::OK, &json!({"ports": list}))
+}
+
+async fn get_port(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Port")?;
+    let v = st.backend.read(|c| c.port(&u.uuid, id).map(port_view))?;
+    Ok(json(StatusCode::OK, &json!({"port": v})))
+}
+
+async fn create_port(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let p = envelope(&b, "port")?;
+    let net = required_u64(p, "network_id")?;
+    let device = opt_u64(p, "device_id")?;
+    let fixed_ip = match p.get("fixed_ips") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => match a.first() {
+            None => None,
+            Some(x) => Some(
+                x.get("ip_address")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| ApiError::bad("Malformed fixed_ips: 'ip_address' required"))?,
+            ),
+        },
+        Some(_) => return Err(ApiError::bad("Malformed fixed_ips")),
+    };
+    let name = opt_str(p, "name")?.unwrap_or_default();
+    let v = st.backend.write(|c| {
+        let id = c.create_port(&u.uuid, net, device, fixed_ip, name)?;
+        c.port(&u.uuid, id).map(port_view)
+    })?;
+    Ok(json(StatusCode::CREATED, &json!({"port": v})))
+}
+
+async fn delete_port(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Port")?;
+    st.backend.write(|c| c.delete_port(&u.uuid, id))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}

@@ -1,0 +1,55 @@
+//! `/volume/v2.0/types`: the static volume types.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::backend::lookup::not_found;
+use crate::backend::seed::VolumeType;
+use crate::error::ApiResult;
+use crate::routes::extract::Auth;
+use crate::routes::fields::parse_id;
+use crate::routes::paths::VOLUME;
+use crate::routes::render::{json, not_allowed_empty};
+use crate::state::AppState;
+
+/// Volume type routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{VOLUME}/types"),
+            get(list_types).fallback(not_allowed_empty("GET")),
+        )
+        .route(
+            &format!("{VOLUME}/types/{{id}}"),
+            get(get_type).fallback(not_allowed_empty("GET")),
+        )
+}
+
+fn type_view(t: &VolumeType) -> Value {
+    json!({"id": t.id.to_string(), "name": t.name, "SNF:disk_template": t.template, "SNF:detachable": t.detachable, "deleted": false})
+}
+
+async fn list_types(State(st): State<AppState>, _a: Auth) -> Response {
+    let list: Vec<Value> = st
+        .backend
+        .read(|c| c.volume_types.iter().map(type_view).collect());
+    json(StatusCode::OK, &json!({"volume_types": list}))
+}
+
+async fn get_type(
+    State(st): State<AppState>,
+    _a: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Volume type")?;
+    let v = st.backend.read(|c| {
+        c.volume_type(id)
+            .map(type_view)
+            .ok_or_else(|| not_found("Volume type", id))
+    })?;
+    Ok(json(StatusCode::OK, &json!({"volume_type": v})))
+}

@@ -1,0 +1,180 @@
+//! `/volume/v2.0/volumes`: list (plain and detail), read, create, update, delete.
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::backend::model::Volume;
+use crate::backend::volumes::CreateVolume;
+use crate::backend::world::Core;
+use crate::error::ApiResult;
+use crate::routes::extract::{Auth, JsonBody, ListView};
+use crate::routes::fields::{
+    changes_since, envelope, opt_bool, opt_str, opt_u64, parse_id, required_str, required_u64,
+    string_map,
+};
+use crate::routes::paths::VOLUME;
+use crate::routes::render::{empty, iso, json, links, list_or_not_modified, not_allowed_empty};
+use crate::state::AppState;
+
+/// Volume routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{VOLUME}/volumes"),
+            get(list_volumes)
+                .post(create_volume)
+                .fallback(not_allowed_empty("GET, POST")),
+        )
+        .route(
+            &format!("{VOLUME}/volumes/detail"),
+            get(list_volumes).fallback(not_allowed_empty("GET")),
+        )
+        .route(
+            &format!("{VOLUME}/volumes/{{id}}"),
+            get(get_volume)
+                .put(update_volume)
+                .delete(delete_volume)
+                .fallback(not_allowed_empty("GET, PUT, DELETE")),
+        )
+}
+
+/// The volume record.
+pub fn volume_view(v: &Volume, base: &str, detail: bool) -> Value {
+    let id = v.id.to_string();
+    let links = links(base, VOLUME, "volumes", &id);
+    if !detail {
+        return json!({"id": id, "display_name": v.name, "links": links});
+    }
+    let attachments: Vec<Value> = match (v.server_id, v.index) {
+        (Some(s), idx) => vec![
+            json!({"server_id": s.to_string(), "volume_id": id, "device_index": idx.unwrap_or(0)}),
+        ],
+        _ => vec![],
+    };
+    json!({
+        "id": id,
+        "display_name": v.name,
+        "display_description": v.description,
+        "size": v.size,
+        "status": v.status.as_str(),
+        "attachments": attachments,
+        "volume_type": v.volume_type.to_string(),
+        "snapshot_id": v.snapshot_id,
+        "image_id": v.image_id,
+        "source_volid": null,
+        "delete_on_termination": v.delete_on_termination,
+        "user_id": v.user_id,
+        "tenant_id": v.project,
+        "created_at": iso(&v.created),
+        "updated_at": iso(&v.updated),
+        "metadata": v.metadata,
+        "bootable": v.index == Some(0),
+        "links": links,
+    })
+}
+
+async fn list_volumes(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Auth(u): Auth,
+    RawQuery(q): RawQuery,
+    view: ListView,
+) -> ApiResult<Response> {
+    let since = changes_since(q.as_deref())?;
+    let base = st.base_url_for(&h);
+    let list: Vec<Value> = st.backend.read(|c| {
+        c.volumes_of(&u.uuid, since)
+            .map(|v| volume_view(v, &base, view.detail || since.is_some()))
+            .collect()
+    });
+    Ok(list_or_not_modified("volumes", list, since))
+}
+
+async fn get_volume(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Volume")?;
+    let base = st.base_url_for(&h);
+    let v = st
+        .backend
+        .read(|c| c.volume(&u.uuid, id).map(|v| volume_view(v, &base, true)))?;
+    Ok(json(StatusCode::OK, &json!({"volume": v})))
+}
+
+/// Runs `op` on the backend, then answers `status` with the view of volume it names.
+fn write_then_view(
+    st: &AppState,
+    h: &HeaderMap,
+    user: &str,
+    status: StatusCode,
+    detail: bool,
+    op: impl FnOnce(&mut Core) -> ApiResult<u64>,
+) -> ApiResult<Response> {
+    let base = st.base_url_for(h);
+    let view = st.backend.write(|c| {
+        let id = op(c)?;
+        c.volume(user, id).map(|v| volume_view(v, &base, detail))
+    })?;
+    Ok(json(status, &json!({"volume": view})))
+}
+
+async fn create_volume(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Auth(u): Auth,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let v = envelope(&b, "volume")?;
+    let name = required_str(v, "display_name")?;
+    let size = required_u64(v, "size")?;
+    let req = CreateVolume {
+        name,
+        description: opt_str(v, "display_description")?.unwrap_or_default(),
+        size,
+        server_id: opt_u64(v, "server_id")?,
+        volume_type: opt_u64(v, "volume_type")?,
+        snapshot_id: opt_str(v, "snapshot_id")?,
+        image_ref: opt_str(v, "imageRef")?,
+        metadata: string_map(v.get("metadata"), "metadata")?,
+        project: opt_str(v, "project")?,
+    };
+    write_then_view(&st, &h, &u.uuid, StatusCode::ACCEPTED, false, |c| {
+        c.create_volume(&u.uuid, req)
+    })
+}
+
+async fn update_volume(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Volume")?;
+    let v = envelope(&b, "volume")?;
+    let (name, desc, dot) = (
+        opt_str(v, "display_name")?,
+        opt_str(v, "display_description")?,
+        opt_bool(v, "delete_on_termination")?,
+    );
+    write_then_view(&st, &h, &u.uuid, StatusCode::OK, true, |c| {
+        c.update_volume(&u.uuid, id, name, desc, dot).map(|()| id)
+    })
+}
+
+async fn delete_volume(
+    State(st): State<AppState>,
+    Auth(u): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "Volume")?;
+    st.backend.write(|c| c.delete_volume(&u.uuid, id))?;
+    Ok(empty(StatusCode::ACCEPTED))
+}

@@ -12,20 +12,20 @@ use serde_json::{Value, json};
 use crate::backend::identity::Credentials;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::Auth;
-use crate::routes::render::{iso, json, not_allowed};
+use crate::routes::render::{iso, json};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Identity and account routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/identity/v2.0/tokens",
-            post(tokens).fallback(not_allowed("POST")),
-        )
-        .route(
-            "/account/v1.0/quotas",
-            get(quotas).fallback(not_allowed("GET")),
-        )
+    table(
+        "",
+        WrongMethod::Json,
+        [
+            ("/identity/v2.0/tokens", "POST", post(tokens)),
+            ("/account/v1.0/quotas", "GET", get(quotas)),
+        ],
+    )
 }
 
 /// The service catalog, pointing every service at this simulator.

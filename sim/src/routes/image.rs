@@ -16,47 +16,36 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::{Auth, JsonBody, ListView};
 use crate::routes::fields::query_param;
 use crate::routes::paths::IMAGE;
-use crate::routes::render::{empty, iso, json, not_allowed_empty};
+use crate::routes::render::{empty, iso, json};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Plankton routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{IMAGE}/images/"),
-            get(list_images)
-                .post(register)
-                .fallback(not_allowed_empty("GET, POST")),
-        )
-        .route(
-            &format!("{IMAGE}/images"),
-            get(list_images)
-                .post(register)
-                .fallback(not_allowed_empty("GET, POST")),
-        )
-        .route(
-            &format!("{IMAGE}/images/detail"),
-            get(list_images).fallback(not_allowed_empty("GET")),
-        )
-        .route(
-            &format!("{IMAGE}/images/{{id}}"),
-            get(get_image)
-                .put(update_image)
-                .delete(delete_image)
-                .fallback(not_allowed_empty("GET, HEAD, PUT, DELETE")),
-        )
-        .route(
-            &format!("{IMAGE}/images/{{id}}/members"),
-            get(list_members)
-                .put(replace_members)
-                .fallback(not_allowed_empty("GET, PUT")),
-        )
-        .route(
-            &format!("{IMAGE}/images/{{id}}/members/{{member}}"),
-            axum::routing::put(add_member)
-                .delete(remove_member)
-                .fallback(not_allowed_empty("PUT, DELETE")),
-        )
+    table(
+        IMAGE,
+        WrongMethod::Empty,
+        [
+            ("/images/", "GET, POST", get(list_images).post(register)),
+            ("/images", "GET, POST", get(list_images).post(register)),
+            ("/images/detail", "GET", get(list_images)),
+            (
+                "/images/{id}",
+                "GET, HEAD, PUT, DELETE",
+                get(get_image).put(update_image).delete(delete_image),
+            ),
+            (
+                "/images/{id}/members",
+                "GET, PUT",
+                get(list_members).put(replace_members),
+            ),
+            (
+                "/images/{id}/members/{member}",
+                "PUT, DELETE",
+                axum::routing::put(add_member).delete(remove_member),
+            ),
+        ],
+    )
 }
 
 fn status(img: &Image) -> &'static str {

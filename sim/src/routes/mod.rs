@@ -18,6 +18,7 @@ pub mod layers;
 pub mod network;
 pub mod paths;
 pub mod render;
+pub mod table;
 pub mod volume;
 
 use axum::Router;

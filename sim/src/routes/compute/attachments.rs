@@ -11,24 +11,28 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::{Auth, JsonBody};
 use crate::routes::fields::{envelope, parse_id, required_u64};
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{empty, json, not_allowed};
+use crate::routes::render::{empty, json};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Volume attachment routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{COMPUTE}/servers/{{id}}/os-volume_attachments"),
-            get(list_attachments)
-                .post(attach_volume)
-                .fallback(not_allowed("GET, POST")),
-        )
-        .route(
-            &format!("{COMPUTE}/servers/{{id}}/os-volume_attachments/{{vid}}"),
-            get(get_attachment)
-                .delete(detach_volume)
-                .fallback(not_allowed("GET, DELETE")),
-        )
+    table(
+        COMPUTE,
+        WrongMethod::Json,
+        [
+            (
+                "/servers/{id}/os-volume_attachments",
+                "GET, POST",
+                get(list_attachments).post(attach_volume),
+            ),
+            (
+                "/servers/{id}/os-volume_attachments/{vid}",
+                "GET, DELETE",
+                get(get_attachment).delete(detach_volume),
+            ),
+        ],
+    )
 }
 
 fn attachment_view(server: u64, volume: u64) -> Value {

@@ -13,24 +13,21 @@ use crate::error::ApiResult;
 use crate::routes::extract::{Auth, ListView};
 use crate::routes::fields::parse_id;
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{json, links, not_allowed};
+use crate::routes::render::{json, links};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Flavor routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{COMPUTE}/flavors"),
-            get(list_flavors).fallback(not_allowed("GET")),
-        )
-        .route(
-            &format!("{COMPUTE}/flavors/detail"),
-            get(list_flavors).fallback(not_allowed("GET")),
-        )
-        .route(
-            &format!("{COMPUTE}/flavors/{{id}}"),
-            get(get_flavor).fallback(not_allowed("GET")),
-        )
+    table(
+        COMPUTE,
+        WrongMethod::Json,
+        [
+            ("/flavors", "GET", get(list_flavors)),
+            ("/flavors/detail", "GET", get(list_flavors)),
+            ("/flavors/{id}", "GET", get(get_flavor)),
+        ],
+    )
 }
 
 fn flavor_view(f: &Flavor, base: &str, detail: bool) -> Value {

@@ -15,26 +15,25 @@ use crate::routes::extract::{Auth, ListView};
 use crate::routes::fields::changes_since;
 use crate::routes::image::delete_image;
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{iso, json, links, list_or_not_modified, not_allowed, progress};
+use crate::routes::render::{iso, json, links, list_or_not_modified, progress};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Compute image routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{COMPUTE}/images"),
-            get(list_images).fallback(not_allowed("GET")),
-        )
-        .route(
-            &format!("{COMPUTE}/images/detail"),
-            get(list_images).fallback(not_allowed("GET")),
-        )
-        .route(
-            &format!("{COMPUTE}/images/{{id}}"),
-            get(get_image)
-                .delete(delete_image)
-                .fallback(not_allowed("GET, DELETE")),
-        )
+    table(
+        COMPUTE,
+        WrongMethod::Json,
+        [
+            ("/images", "GET", get(list_images)),
+            ("/images/detail", "GET", get(list_images)),
+            (
+                "/images/{id}",
+                "GET, DELETE",
+                get(get_image).delete(delete_image),
+            ),
+        ],
+    )
 }
 
 /// The compute view of an image (snapshots included).

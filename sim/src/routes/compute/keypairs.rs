@@ -12,24 +12,28 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::{Auth, JsonBody};
 use crate::routes::fields::{envelope, opt_str, required_str};
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{empty, json, not_allowed};
+use crate::routes::render::{empty, json};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Key pair routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{COMPUTE}/os-keypairs"),
-            get(list_keypairs)
-                .post(create_keypair)
-                .fallback(not_allowed("GET, POST")),
-        )
-        .route(
-            &format!("{COMPUTE}/os-keypairs/{{name}}"),
-            get(get_keypair)
-                .delete(delete_keypair)
-                .fallback(not_allowed("GET, DELETE")),
-        )
+    table(
+        COMPUTE,
+        WrongMethod::Json,
+        [
+            (
+                "/os-keypairs",
+                "GET, POST",
+                get(list_keypairs).post(create_keypair),
+            ),
+            (
+                "/os-keypairs/{name}",
+                "GET, DELETE",
+                get(get_keypair).delete(delete_keypair),
+            ),
+        ],
+    )
 }
 
 /// A key pair as listed (`user_id` only when read or created one at a time).

@@ -14,7 +14,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::{Auth, JsonBody};
 use crate::routes::fields::{parse_id, required_map};
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{empty, json, not_allowed};
+use crate::routes::render::{empty, json};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// An owner kind of metadata routes: its collection in the URL and how to read its id.
@@ -54,22 +55,22 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn routes_of<O: Owner>() -> Router<AppState> {
-    let collection = O::COLLECTION;
-    Router::new()
-        .route(
-            &format!("{COMPUTE}/{collection}/{{id}}/metadata"),
-            get(get_all::<O>)
-                .post(merge::<O>)
-                .put(replace::<O>)
-                .fallback(not_allowed("GET, POST, PUT")),
-        )
-        .route(
-            &format!("{COMPUTE}/{collection}/{{id}}/metadata/{{key}}"),
-            get(get_key::<O>)
-                .put(put_key::<O>)
-                .delete(delete_key::<O>)
-                .fallback(not_allowed("GET, PUT, DELETE")),
-        )
+    table(
+        &format!("{COMPUTE}/{}", O::COLLECTION),
+        WrongMethod::Json,
+        [
+            (
+                "/{id}/metadata",
+                "GET, POST, PUT",
+                get(get_all::<O>).post(merge::<O>).put(replace::<O>),
+            ),
+            (
+                "/{id}/metadata/{key}",
+                "GET, PUT, DELETE",
+                get(get_key::<O>).put(put_key::<O>).delete(delete_key::<O>),
+            ),
+        ],
+    )
 }
 
 async fn get_all<O: Owner>(

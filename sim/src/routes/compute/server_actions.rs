@@ -11,14 +11,20 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::{Auth, JsonBody};
 use crate::routes::fields::{opt_str, opt_u64, parse_id};
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{empty, json, not_allowed};
+use crate::routes::render::{empty, json};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Server action routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        &format!("{COMPUTE}/servers/{{id}}/action"),
-        axum::routing::post(server_action).fallback(not_allowed("POST")),
+    table(
+        COMPUTE,
+        WrongMethod::Json,
+        [(
+            "/servers/{id}/action",
+            "POST",
+            axum::routing::post(server_action),
+        )],
     )
 }
 

@@ -17,29 +17,29 @@ use crate::error::ApiResult;
 use crate::routes::extract::{Auth, JsonBody, ListView};
 use crate::routes::fields::{changes_since, envelope, parse_id, required_str};
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{Link, bytes_json, empty, links, not_allowed, to_bytes};
+use crate::routes::render::{Link, bytes_json, empty, links, to_bytes};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Server routes (creation included, it shares the collection URL).
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{COMPUTE}/servers"),
-            get(list_servers)
-                .post(create_server)
-                .fallback(not_allowed("GET, POST")),
-        )
-        .route(
-            &format!("{COMPUTE}/servers/detail"),
-            get(list_servers).fallback(not_allowed("GET")),
-        )
-        .route(
-            &format!("{COMPUTE}/servers/{{id}}"),
-            get(get_server)
-                .put(rename_server)
-                .delete(delete_server)
-                .fallback(not_allowed("GET, PUT, DELETE")),
-        )
+    table(
+        COMPUTE,
+        WrongMethod::Json,
+        [
+            (
+                "/servers",
+                "GET, POST",
+                get(list_servers).post(create_server),
+            ),
+            ("/servers/detail", "GET", get(list_servers)),
+            (
+                "/servers/{id}",
+                "GET, PUT, DELETE",
+                get(get_server).put(rename_server).delete(delete_server),
+            ),
+        ],
+    )
 }
 
 #[derive(Serialize)]

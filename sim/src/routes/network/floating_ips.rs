@@ -11,7 +11,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::{Auth, JsonBody};
 use crate::routes::fields::{changes_since, envelope, opt_str, opt_u64, parse_id};
 use crate::routes::paths::NETWORK;
-use crate::routes::render::{empty, iso, json, list_or_not_modified, not_allowed};
+use crate::routes::render::{empty, iso, json, list_or_not_modified};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 use crate::backend::model::FloatingIp;
@@ -19,20 +20,18 @@ use crate::backend::world::Core;
 
 /// Floating IP routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{NETWORK}/floatingips"),
-            get(list_fips)
-                .post(create_fip)
-                .fallback(not_allowed("GET, POST")),
-        )
-        .route(
-            &format!("{NETWORK}/floatingips/{{id}}"),
-            get(get_fip)
-                .delete(delete_fip)
-                .put(put_fip)
-                .fallback(not_allowed("GET, PUT, DELETE")),
-        )
+    table(
+        NETWORK,
+        WrongMethod::Json,
+        [
+            ("/floatingips", "GET, POST", get(list_fips).post(create_fip)),
+            (
+                "/floatingips/{id}",
+                "GET, PUT, DELETE",
+                get(get_fip).delete(delete_fip).put(put_fip),
+            ),
+        ],
+    )
 }
 
 fn fip_view(f: &FloatingIp, instance: Option<u64>) -> Value {

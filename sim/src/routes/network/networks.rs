@@ -11,35 +11,32 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::{Auth, JsonBody};
 use crate::routes::fields::{changes_since, envelope, opt_str, parse_id, required_str};
 use crate::routes::paths::NETWORK;
-use crate::routes::render::{empty, iso, json, list_or_not_modified, not_allowed};
+use crate::routes::render::{empty, iso, json, list_or_not_modified};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 use crate::backend::model::Network;
 
 /// Network and subnet routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{NETWORK}/networks"),
-            get(list_networks)
-                .post(create_network)
-                .fallback(not_allowed("GET, POST")),
-        )
-        .route(
-            &format!("{NETWORK}/networks/{{id}}"),
-            get(get_network)
-                .put(update_network)
-                .delete(delete_network)
-                .fallback(not_allowed("GET, PUT, DELETE")),
-        )
-        .route(
-            &format!("{NETWORK}/subnets"),
-            get(list_subnets).fallback(not_allowed("GET")),
-        )
-        .route(
-            &format!("{NETWORK}/subnets/{{id}}"),
-            get(get_subnet).fallback(not_allowed("GET")),
-        )
+    table(
+        NETWORK,
+        WrongMethod::Json,
+        [
+            (
+                "/networks",
+                "GET, POST",
+                get(list_networks).post(create_network),
+            ),
+            (
+                "/networks/{id}",
+                "GET, PUT, DELETE",
+                get(get_network).put(update_network).delete(delete_network),
+            ),
+            ("/subnets", "GET", get(list_subnets)),
+            ("/subnets/{id}", "GET", get(get_subnet)),
+        ],
+    )
 }
 
 fn network_view(n: &Network) -> Value {

@@ -11,26 +11,26 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::{Auth, JsonBody};
 use crate::routes::fields::{envelope, opt_str, opt_u64, parse_id, required_u64};
 use crate::routes::paths::NETWORK;
-use crate::routes::render::{empty, iso, json, not_allowed};
+use crate::routes::render::{empty, iso, json};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 use crate::backend::model::Port;
 
 /// Port routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{NETWORK}/ports"),
-            get(list_ports)
-                .post(create_port)
-                .fallback(not_allowed("GET, POST")),
-        )
-        .route(
-            &format!("{NETWORK}/ports/{{id}}"),
-            get(get_port)
-                .delete(delete_port)
-                .fallback(not_allowed("GET, DELETE")),
-        )
+    table(
+        NETWORK,
+        WrongMethod::Json,
+        [
+            ("/ports", "GET, POST", get(list_ports).post(create_port)),
+            (
+                "/ports/{id}",
+                "GET, DELETE",
+                get(get_port).delete(delete_port),
+            ),
+        ],
+    )
 }
 
 fn port_view(p: &Port) -> Value {

@@ -14,29 +14,31 @@ use crate::error::ApiResult;
 use crate::routes::extract::{Auth, JsonBody, ListView};
 use crate::routes::fields::{envelope, opt_str, required_u64, string_map};
 use crate::routes::paths::VOLUME;
-use crate::routes::render::{empty, iso, json, links, not_allowed_empty, progress};
+use crate::routes::render::{empty, iso, json, links, progress};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Snapshot routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{VOLUME}/snapshots"),
-            get(list_snapshots)
-                .post(create_snapshot)
-                .fallback(not_allowed_empty("GET, POST")),
-        )
-        .route(
-            &format!("{VOLUME}/snapshots/detail"),
-            get(list_snapshots).fallback(not_allowed_empty("GET")),
-        )
-        .route(
-            &format!("{VOLUME}/snapshots/{{id}}"),
-            get(get_snapshot)
-                .put(update_snapshot)
-                .delete(delete_snapshot)
-                .fallback(not_allowed_empty("GET, PUT, DELETE")),
-        )
+    table(
+        VOLUME,
+        WrongMethod::Empty,
+        [
+            (
+                "/snapshots",
+                "GET, POST",
+                get(list_snapshots).post(create_snapshot),
+            ),
+            ("/snapshots/detail", "GET", get(list_snapshots)),
+            (
+                "/snapshots/{id}",
+                "GET, PUT, DELETE",
+                get(get_snapshot)
+                    .put(update_snapshot)
+                    .delete(delete_snapshot),
+            ),
+        ],
+    )
 }
 
 /// The snapshot record (a snapshot is an image underneath).

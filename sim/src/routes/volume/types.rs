@@ -13,20 +13,20 @@ use crate::error::ApiResult;
 use crate::routes::extract::Auth;
 use crate::routes::fields::parse_id;
 use crate::routes::paths::VOLUME;
-use crate::routes::render::{json, not_allowed_empty};
+use crate::routes::render::json;
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Volume type routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{VOLUME}/types"),
-            get(list_types).fallback(not_allowed_empty("GET")),
-        )
-        .route(
-            &format!("{VOLUME}/types/{{id}}"),
-            get(get_type).fallback(not_allowed_empty("GET")),
-        )
+    table(
+        VOLUME,
+        WrongMethod::Empty,
+        [
+            ("/types", "GET", get(list_types)),
+            ("/types/{id}", "GET", get(get_type)),
+        ],
+    )
 }
 
 fn type_view(t: &VolumeType) -> Value {

@@ -17,29 +17,29 @@ use crate::routes::fields::{
     string_map,
 };
 use crate::routes::paths::VOLUME;
-use crate::routes::render::{empty, iso, json, links, list_or_not_modified, not_allowed_empty};
+use crate::routes::render::{empty, iso, json, links, list_or_not_modified};
+use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
 /// Volume routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{VOLUME}/volumes"),
-            get(list_volumes)
-                .post(create_volume)
-                .fallback(not_allowed_empty("GET, POST")),
-        )
-        .route(
-            &format!("{VOLUME}/volumes/detail"),
-            get(list_volumes).fallback(not_allowed_empty("GET")),
-        )
-        .route(
-            &format!("{VOLUME}/volumes/{{id}}"),
-            get(get_volume)
-                .put(update_volume)
-                .delete(delete_volume)
-                .fallback(not_allowed_empty("GET, PUT, DELETE")),
-        )
+    table(
+        VOLUME,
+        WrongMethod::Empty,
+        [
+            (
+                "/volumes",
+                "GET, POST",
+                get(list_volumes).post(create_volume),
+            ),
+            ("/volumes/detail", "GET", get(list_volumes)),
+            (
+                "/volumes/{id}",
+                "GET, PUT, DELETE",
+                get(get_volume).put(update_volume).delete(delete_volume),
+            ),
+        ],
+    )
 }
 
 /// The volume record.

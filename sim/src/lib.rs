@@ -7,7 +7,10 @@
 //! process continues correctly in the next.
 //!
 //! The crate is split like moto: [`backend`] holds the state and the rules and knows
-//! nothing of HTTP; [`routes`] parses, calls the backend and serializes.
+//! nothing of HTTP; [`routes`] parses, calls the backend and serializes. Both have one
+//! module per resource (servers, volumes, ports, …). Below them sit [`state`] (what
+//! handlers share), [`metrics`], [`faults`] (seeded fault decisions), [`error`] and
+//! [`config`]; [`serve`] is the accept loop.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {

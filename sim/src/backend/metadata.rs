@@ -1,7 +1,7 @@
 //! Metadata, one implementation for every owner: a server's `metadata` and an image's
 //! `properties` (compute's `/images/<id>/metadata`) have the same shape and the same
 //! routes. What differs is who may change them and whether Synnefo's limits apply;
-//! [`MetaOwner`] names the owner and [`Core::metadata_slot`] answers both.
+//! [`MetaOwner`] names the owner and one private `metadata_slot` answers both.
 
 use std::collections::BTreeMap;
 

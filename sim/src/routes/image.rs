@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -13,10 +13,11 @@ use serde_json::{Value, json};
 use crate::backend::images::RegisterImage;
 use crate::backend::model::{Image, ImageStatus};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::extract::{Auth, JsonBody, ListView};
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::{JsonBody, ListView};
 use crate::routes::fields::query_param;
 use crate::routes::paths::IMAGE;
-use crate::routes::render::{empty, iso, json};
+use crate::routes::render::{iso, json};
 use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
@@ -132,12 +133,7 @@ fn image_reply(img: &Image) -> Response {
 }
 
 /// `GET /images/` and `GET /images/detail`, with Plankton's filters and sorting.
-async fn list_images(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    RawQuery(q): RawQuery,
-    view: ListView,
-) -> ApiResult<Response> {
+async fn list_images(cx: Ctx, RawQuery(q): RawQuery, view: ListView) -> ApiResult<Response> {
     let q = q.as_deref();
     let name = query_param(q, "name");
     let disk_format = query_param(q, "disk_format");
@@ -164,8 +160,8 @@ async fn list_images(
     if sort_dir != "asc" && sort_dir != "desc" {
         return Err(ApiError::bad("Invalid sort_dir"));
     }
-    let mut imgs: Vec<Image> = st.backend.read(|c| {
-        c.images_of(&u.uuid, None)
+    let mut imgs: Vec<Image> = cx.read(|c, u| {
+        c.images_of(u, None)
             .filter(|i| name.as_ref().is_none_or(|n| &i.name == n))
             .filter(|i| disk_format.as_ref().is_none_or(|n| &i.disk_format == n))
             .filter(|i| {
@@ -223,7 +219,7 @@ fn parse_bool(s: &str) -> ApiResult<bool> {
     }
 }
 
-async fn register(State(st): State<AppState>, Auth(u): Auth, h: HeaderMap) -> ApiResult<Response> {
+async fn register(cx: Ctx, h: HeaderMap) -> ApiResult<Response> {
     let req = RegisterImage {
         name: header(&h, "x-image-meta-name").unwrap_or_default(),
         location: header(&h, "x-image-meta-location")
@@ -237,59 +233,39 @@ async fn register(State(st): State<AppState>, Auth(u): Auth, h: HeaderMap) -> Ap
         size: header(&h, "x-image-meta-size").and_then(|s| s.parse().ok()),
         properties: properties(&h),
     };
-    let img = st.backend.write(|c| {
-        let id = c.register_image(&u.uuid, req)?;
-        c.image(&u.uuid, &id).cloned()
+    let img = cx.write(|c, u| {
+        let id = c.register_image(u, req)?;
+        c.image(u, &id).cloned()
     })?;
     Ok(image_reply(&img))
 }
 
-async fn get_image(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let img = st.backend.read(|c| c.image(&u.uuid, &id).cloned())?;
+async fn get_image(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let img = cx.read(|c, u| c.image(u, &id).cloned())?;
     Ok(image_reply(&img))
 }
 
-async fn update_image(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-    h: HeaderMap,
-) -> ApiResult<Response> {
+async fn update_image(cx: Ctx, Path(id): Path<String>, h: HeaderMap) -> ApiResult<Response> {
     let name = header(&h, "x-image-meta-name");
     let is_public = header(&h, "x-image-meta-is-public")
         .map(|s| parse_bool(&s))
         .transpose()?;
     let props = properties(&h);
     let props = (!props.is_empty()).then_some(props);
-    let img = st.backend.write(|c| {
-        c.update_image(&u.uuid, &id, name, is_public, props)?;
-        c.image(&u.uuid, &id).cloned()
+    let img = cx.write(|c, u| {
+        c.update_image(u, &id, name, is_public, props)?;
+        c.image(u, &id).cloned()
     })?;
     Ok(image_reply(&img))
 }
 
 /// Deletes an image (owner only); compute's `DELETE /images/<id>` is this same handler.
-pub(crate) async fn delete_image(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    st.backend.write(|c| c.delete_image(&u.uuid, &id))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+pub(crate) async fn delete_image(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_image(u, &id))
 }
 
-async fn list_members(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let members = st
-        .backend
-        .read(|c| c.image(&u.uuid, &id).map(|i| i.members.clone()))?;
+async fn list_members(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let members = cx.read(|c, u| c.image(u, &id).map(|i| i.members.clone()))?;
     let list: Vec<Value> = members
         .iter()
         .map(|m| json!({"member_id": m, "can_share": false}))
@@ -298,8 +274,7 @@ async fn list_members(
 }
 
 async fn replace_members(
-    State(st): State<AppState>,
-    Auth(u): Auth,
+    cx: Ctx,
     Path(id): Path<String>,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
@@ -315,27 +290,22 @@ async fn replace_members(
                 .ok_or_else(|| ApiError::bad("Malformed membership"))
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    st.backend
-        .write(|c| c.set_image_members(&u.uuid, &id, None, Some(list)))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| {
+        c.set_image_members(u, &id, None, Some(list))
+    })
 }
 
-async fn add_member(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path((id, m)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    st.backend
-        .write(|c| c.set_image_members(&u.uuid, &id, Some((&m, true)), None))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+/// `PUT` (`add`) or `DELETE` of one member.
+fn set_member(cx: Ctx, id: String, member: String, add: bool) -> ApiResult<Response> {
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| {
+        c.set_image_members(u, &id, Some((&member, add)), None)
+    })
 }
 
-async fn remove_member(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path((id, m)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    st.backend
-        .write(|c| c.set_image_members(&u.uuid, &id, Some((&m, false)), None))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+async fn add_member(cx: Ctx, Path((id, m)): Path<(String, String)>) -> ApiResult<Response> {
+    set_member(cx, id, m, true)
+}
+
+async fn remove_member(cx: Ctx, Path((id, m)): Path<(String, String)>) -> ApiResult<Response> {
+    set_member(cx, id, m, false)
 }

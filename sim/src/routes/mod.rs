@@ -3,13 +3,14 @@
 //!
 //! One module per service, and inside each one per resource, like moto: [`identity`]
 //! (and account quotas), [`compute`], [`volume`], [`image`] (Plankton), [`network`],
-//! plus [`admin`] (`/_sim/`). The shared pieces sit below them: [`extract`] (who asks,
-//! the JSON body, list or detail), [`fields`] (request fields), [`render`] (answers),
+//! plus [`admin`] (`/_sim/`). The shared pieces sit below them: [`ctx`] (state, user and
+//! base URL of a handler), [`extract`] (who asks, the JSON body, list or detail), [`fields`] (request fields), [`render`] (answers),
 //! [`paths`] (service prefixes) and [`layers`] (counting, headers, faults). This module
 //! only assembles the router.
 
 pub mod admin;
 pub mod compute;
+pub mod ctx;
 pub mod extract;
 pub mod fields;
 pub mod identity;

@@ -1,8 +1,8 @@
 //! `/compute/v2.0/flavors`: the static catalog of machine sizes.
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use crate::backend::lookup::not_found;
 use crate::backend::seed::Flavor;
 use crate::error::ApiResult;
-use crate::routes::extract::{Auth, ListView};
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::ListView;
 use crate::routes::fields::parse_id;
 use crate::routes::paths::COMPUTE;
 use crate::routes::render::{json, links};
@@ -46,35 +47,22 @@ fn flavor_view(f: &Flavor, base: &str, detail: bool) -> Value {
     v
 }
 
-async fn list_flavors(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    _a: Auth,
-    view: ListView,
-) -> Response {
-    let base = st.base_url_for(&h);
-    let list: Vec<Value> = st.backend.read(|c| {
+async fn list_flavors(cx: Ctx, view: ListView) -> Response {
+    let list: Vec<Value> = cx.read(|c, _| {
         c.flavors
             .iter()
             .filter(|f| !f.deleted)
-            .map(|f| flavor_view(f, &base, view.detail))
+            .map(|f| flavor_view(f, &cx.base, view.detail))
             .collect()
     });
     json(StatusCode::OK, &json!({"flavors": list}))
 }
 
-async fn get_flavor(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    _a: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let base = st.base_url_for(&h);
+async fn get_flavor(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Flavor")?;
-    let v = st.backend.read(|c| {
+    cx.read_one("flavor", |c, _| {
         c.flavor(id)
-            .map(|f| flavor_view(f, &base, true))
+            .map(|f| flavor_view(f, &cx.base, true))
             .ok_or_else(|| not_found("Flavor", id))
-    })?;
-    Ok(json(StatusCode::OK, &json!({"flavor": v})))
+    })
 }

@@ -2,8 +2,7 @@
 //! metadata routes are in [`super::metadata`]; deletion is Plankton's handler.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -11,11 +10,11 @@ use serde_json::{Value, json};
 use crate::backend::model::{Image, ImageStatus};
 use crate::backend::world::Core;
 use crate::error::ApiResult;
-use crate::routes::extract::{Auth, ListView};
-use crate::routes::fields::changes_since;
+use crate::routes::ctx::{Ctx, Since};
+use crate::routes::extract::ListView;
 use crate::routes::image::delete_image;
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{iso, json, links, list_or_not_modified, progress};
+use crate::routes::render::{iso, links, list_or_not_modified, progress};
 use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
@@ -69,32 +68,17 @@ pub fn image_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
     v
 }
 
-async fn list_images(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    RawQuery(q): RawQuery,
-    view: ListView,
-) -> ApiResult<Response> {
-    let since = changes_since(q.as_deref())?;
-    let base = st.base_url_for(&h);
-    let list: Vec<Value> = st.backend.read(|c| {
-        c.images_of(&u.uuid, since)
-            .map(|i| image_view(c, i, &base, view.detail || since.is_some()))
+async fn list_images(cx: Ctx, Since(since): Since, view: ListView) -> ApiResult<Response> {
+    let list: Vec<Value> = cx.read(|c, u| {
+        c.images_of(u, since)
+            .map(|i| image_view(c, i, &cx.base, view.detail || since.is_some()))
             .collect()
     });
     Ok(list_or_not_modified("images", list, since))
 }
 
-async fn get_image(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let base = st.base_url_for(&h);
-    let v = st
-        .backend
-        .read(|c| c.image(&u.uuid, &id).map(|i| image_view(c, i, &base, true)))?;
-    Ok(json(StatusCode::OK, &json!({"image": v})))
+async fn get_image(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    cx.read_one("image", |c, u| {
+        c.image(u, &id).map(|i| image_view(c, i, &cx.base, true))
+    })
 }

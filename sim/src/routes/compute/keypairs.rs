@@ -1,7 +1,7 @@
 //! `/compute/v2.0/os-keypairs`: key pairs by name.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -9,10 +9,11 @@ use serde_json::{Value, json};
 
 use crate::backend::model::Keypair;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::JsonBody;
 use crate::routes::fields::{envelope, opt_str, required_str};
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{empty, json};
+use crate::routes::render::json;
 use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
@@ -45,36 +46,23 @@ fn keypair_view(k: &Keypair, with_user: bool) -> Value {
     json!({ "keypair": v })
 }
 
-async fn list_keypairs(State(st): State<AppState>, Auth(u): Auth) -> Response {
-    let list: Vec<Value> = st.backend.read(|c| {
-        c.keypairs_of(&u.uuid)
-            .map(|k| keypair_view(k, false))
-            .collect()
-    });
+async fn list_keypairs(cx: Ctx) -> Response {
+    let list: Vec<Value> =
+        cx.read(|c, u| c.keypairs_of(u).map(|k| keypair_view(k, false)).collect());
     json(StatusCode::OK, &json!({"keypairs": list}))
 }
 
-async fn create_keypair(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn create_keypair(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let k = envelope(&b, "keypair")?;
     let name = required_str(k, "name")?;
     let public_key = opt_str(k, "public_key")?;
-    let kp = st
-        .backend
-        .write(|c| c.create_keypair(&u.uuid, name, public_key))?;
+    let kp = cx.write(|c, u| c.create_keypair(u, name, public_key))?;
     Ok(json(StatusCode::CREATED, &keypair_view(&kp, true)))
 }
 
-async fn get_keypair(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(name): Path<String>,
-) -> ApiResult<Response> {
-    let v = st.backend.read(|c| {
-        c.keypairs_of(&u.uuid)
+async fn get_keypair(cx: Ctx, Path(name): Path<String>) -> ApiResult<Response> {
+    let v = cx.read(|c, u| {
+        c.keypairs_of(u)
             .find(|k| k.name == name)
             .map(|k| keypair_view(k, true))
             .ok_or_else(|| ApiError::not_found(format!("Key pair '{name}' not found")))
@@ -82,11 +70,6 @@ async fn get_keypair(
     Ok(json(StatusCode::OK, &v))
 }
 
-async fn delete_keypair(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(name): Path<String>,
-) -> ApiResult<Response> {
-    st.backend.write(|c| c.delete_keypair(&u.uuid, &name))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+async fn delete_keypair(cx: Ctx, Path(name): Path<String>) -> ApiResult<Response> {
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_keypair(u, &name))
 }

@@ -3,7 +3,7 @@
 //! [`MetaOwner`] decides who may read and change what.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -11,10 +11,11 @@ use serde_json::{Value, json};
 
 use crate::backend::metadata::{MetaOwner, Metadata};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::JsonBody;
 use crate::routes::fields::{parse_id, required_map};
 use crate::routes::paths::COMPUTE;
-use crate::routes::render::{empty, json};
+use crate::routes::render::json;
 use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
@@ -73,57 +74,39 @@ fn routes_of<O: Owner>() -> Router<AppState> {
     )
 }
 
-async fn get_all<O: Owner>(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_all<O: Owner>(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let owner = O::from_path(id)?;
-    let m = st.backend.read(|c| c.metadata(&u.uuid, &owner).cloned())?;
-    Ok(json(StatusCode::OK, &json!({"metadata": m})))
+    cx.read_one("metadata", |c, u| c.metadata(u, &owner).cloned())
 }
 
-async fn merge<O: Owner>(
-    st: State<AppState>,
-    a: Auth,
-    p: Path<String>,
-    b: JsonBody,
-) -> ApiResult<Response> {
-    update::<O>(st, a, p, b, false)
+async fn merge<O: Owner>(cx: Ctx, p: Path<String>, b: JsonBody) -> ApiResult<Response> {
+    update::<O>(cx, p, b, false)
 }
 
-async fn replace<O: Owner>(
-    st: State<AppState>,
-    a: Auth,
-    p: Path<String>,
-    b: JsonBody,
-) -> ApiResult<Response> {
-    update::<O>(st, a, p, b, true)
+async fn replace<O: Owner>(cx: Ctx, p: Path<String>, b: JsonBody) -> ApiResult<Response> {
+    update::<O>(cx, p, b, true)
 }
 
 fn update<O: Owner>(
-    State(st): State<AppState>,
-    Auth(u): Auth,
+    cx: Ctx,
     Path(id): Path<String>,
     JsonBody(b): JsonBody,
     replace: bool,
 ) -> ApiResult<Response> {
     let owner = O::from_path(id)?;
     let meta = required_map(&b, "metadata")?;
-    let m = st
-        .backend
-        .write(|c| c.update_metadata(&u.uuid, &owner, meta, replace))?;
-    Ok(json(StatusCode::CREATED, &json!({"metadata": m})))
+    cx.write_one(StatusCode::CREATED, "metadata", |c, u| {
+        c.update_metadata(u, &owner, meta, replace)
+    })
 }
 
 async fn get_key<O: Owner>(
-    State(st): State<AppState>,
-    Auth(u): Auth,
+    cx: Ctx,
     Path((id, key)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let owner = O::from_path(id)?;
-    let v = st.backend.read(|c| {
-        c.metadata(&u.uuid, &owner)?
+    let v = cx.read(|c, u| {
+        c.metadata(u, &owner)?
             .get(&key)
             .cloned()
             .ok_or_else(|| ApiError::not_found("Metadata key not found."))
@@ -132,27 +115,24 @@ async fn get_key<O: Owner>(
 }
 
 async fn put_key<O: Owner>(
-    State(st): State<AppState>,
-    Auth(u): Auth,
+    cx: Ctx,
     Path((id, key)): Path<(String, String)>,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     let owner = O::from_path(id)?;
     let meta = one_meta(&b, &key)?;
-    st.backend
-        .write(|c| c.update_metadata(&u.uuid, &owner, meta.clone(), false))?;
+    cx.write(|c, u| c.update_metadata(u, &owner, meta.clone(), false))?;
     Ok(json(StatusCode::CREATED, &json!({"meta": meta})))
 }
 
 async fn delete_key<O: Owner>(
-    State(st): State<AppState>,
-    Auth(u): Auth,
+    cx: Ctx,
     Path((id, key)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let owner = O::from_path(id)?;
-    st.backend
-        .write(|c| c.delete_metadata(&u.uuid, &owner, &key))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| {
+        c.delete_metadata(u, &owner, &key)
+    })
 }
 
 /// The body of `PUT …/metadata/<key>`: `{"meta": {<key>: value}}`, exactly that key.

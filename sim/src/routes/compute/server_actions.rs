@@ -1,14 +1,15 @@
 //! `POST /compute/v2.0/servers/<id>/action`: exactly one action per body.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::backend::server_actions::Action;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::JsonBody;
 use crate::routes::fields::{opt_str, opt_u64, parse_id};
 use crate::routes::paths::COMPUTE;
 use crate::routes::render::{empty, json};
@@ -73,16 +74,15 @@ fn parse_action(b: &Value) -> ApiResult<Action> {
 }
 
 async fn server_action(
-    State(st): State<AppState>,
-    Auth(u): Auth,
+    cx: Ctx,
     Path(id): Path<String>,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "Server")?;
     // A server of someone else is 404 even for a malformed action.
-    st.backend.read(|c| c.server(&u.uuid, id).map(|_| ()))?;
+    cx.read(|c, u| c.server(u, id).map(|_| ()))?;
     let action = parse_action(&b)?;
-    match st.backend.write(|c| c.server_action(&u.uuid, id, action))? {
+    match cx.write(|c, u| c.server_action(u, id, action))? {
         Some(console) => Ok(json(StatusCode::OK, &json!({"console": console}))),
         None => Ok(empty(StatusCode::ACCEPTED)),
     }

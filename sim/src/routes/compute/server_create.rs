@@ -2,34 +2,27 @@
 //! Only shapes are checked here (400 with Synnefo's messages); every rule is the
 //! backend's.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::server_view::server_view;
 use crate::backend::server_create::{BlockDevice, CreateServer, NicSpec, Personality};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::JsonBody;
 use crate::routes::fields::{
     as_u64, envelope, opt_bool, opt_str, opt_u64, required_str, string_map,
 };
 use crate::routes::render::{bytes_json, to_bytes};
-use crate::state::AppState;
 
 /// Creates a server; 202 with the server record and its `adminPass`.
-pub async fn create_server(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+pub async fn create_server(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let req = parse_create(&b)?;
-    let base = st.base_url_for(&h);
-    let bytes = st.backend.write(|c| {
-        let (id, pass) = c.create_server(&u.uuid, req)?;
-        let s = c.server(&u.uuid, id)?;
-        to_bytes(&json!({"server": server_view(c, s, &base, Some(&pass))}))
+    let bytes = cx.write(|c, u| {
+        let (id, pass) = c.create_server(u, req)?;
+        let s = c.server(u, id)?;
+        to_bytes(&json!({"server": server_view(c, s, &cx.base, Some(&pass))}))
     })?;
     Ok(bytes_json(bytes, StatusCode::ACCEPTED))
 }

@@ -3,8 +3,8 @@
 //! [`super::server_actions`].
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
@@ -14,8 +14,9 @@ use super::server_create::create_server;
 use super::server_view::{ServerView, server_view};
 use crate::backend::world::Core;
 use crate::error::ApiResult;
-use crate::routes::extract::{Auth, JsonBody, ListView};
-use crate::routes::fields::{changes_since, envelope, parse_id, required_str};
+use crate::routes::ctx::{Ctx, Since};
+use crate::routes::extract::{JsonBody, ListView};
+use crate::routes::fields::{envelope, parse_id, required_str};
 use crate::routes::paths::COMPUTE;
 use crate::routes::render::{Link, bytes_json, empty, links, to_bytes};
 use crate::routes::table::{WrongMethod, table};
@@ -55,15 +56,8 @@ struct ServersEnvelope<T: Serialize> {
 }
 
 /// `GET /servers` and `GET /servers/detail` (always detailed under `changes-since`).
-async fn list_servers(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    RawQuery(q): RawQuery,
-    view: ListView,
-) -> ApiResult<Response> {
-    let since = changes_since(q.as_deref())?;
-    let base = st.base_url_for(&h);
+async fn list_servers(cx: Ctx, Since(since): Since, view: ListView) -> ApiResult<Response> {
+    let (st, u, base) = (&cx.st, &cx.user, &cx.base);
     let key = (u.uuid.clone(), base.clone());
     // Serialize under the lock, straight from the records: no cloning of the state. The
     // detail list is what pollers hammer, so its bytes are reused while nothing changes
@@ -77,7 +71,7 @@ async fn list_servers(
         {
             return (1, Ok(bytes.clone()));
         }
-        let (count, bytes) = serialize_list(c, &u.uuid, &base, since, view.detail);
+        let (count, bytes) = serialize_list(c, &u.uuid, base, since, view.detail);
         let bytes = bytes.map(axum::body::Bytes::from);
         if cacheable && let Ok(b) = &bytes {
             st.detail_cache
@@ -119,39 +113,26 @@ fn serialize_list(
     }
 }
 
-async fn get_server(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_server(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Server")?;
-    let base = st.base_url_for(&h);
-    let bytes = st.backend.read(|c| {
-        let s = c.server(&u.uuid, id)?;
-        to_bytes(&json!({"server": server_view(c, s, &base, None)}))
+    let bytes = cx.read(|c, u| {
+        let s = c.server(u, id)?;
+        to_bytes(&json!({"server": server_view(c, s, &cx.base, None)}))
     })?;
     Ok(bytes_json(bytes, StatusCode::OK))
 }
 
 async fn rename_server(
-    State(st): State<AppState>,
-    Auth(u): Auth,
+    cx: Ctx,
     Path(id): Path<String>,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "Server")?;
     let name = required_str(envelope(&b, "server")?, "name")?;
-    st.backend.write(|c| c.rename_server(&u.uuid, id, name))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.rename_server(u, id, name))
 }
 
-async fn delete_server(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn delete_server(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Server")?;
-    st.backend.write(|c| c.delete_server(&u.uuid, id))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_server(u, id))
 }

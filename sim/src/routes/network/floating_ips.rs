@@ -1,17 +1,18 @@
 //! `/network/v2.0/floatingips`: reserved public addresses.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
+use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::{Auth, JsonBody};
-use crate::routes::fields::{changes_since, envelope, opt_str, opt_u64, parse_id};
+use crate::routes::fields::{envelope, opt_str, opt_u64, parse_id};
 use crate::routes::paths::NETWORK;
-use crate::routes::render::{empty, iso, json, list_or_not_modified};
+use crate::routes::render::{iso, list_or_not_modified};
 use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
@@ -57,57 +58,36 @@ fn instance_of(c: &Core, f: &FloatingIp) -> Option<u64> {
         .and_then(|p| p.device_id)
 }
 
-async fn list_fips(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Response> {
-    let since = changes_since(q.as_deref())?;
-    let list: Vec<Value> = st.backend.read(|c| {
-        c.floating_ips_of(&u.uuid, since)
+async fn list_fips(cx: Ctx, Since(since): Since) -> ApiResult<Response> {
+    let list: Vec<Value> = cx.read(|c, u| {
+        c.floating_ips_of(u, since)
             .map(|f| fip_view(f, instance_of(c, f)))
             .collect()
     });
     Ok(list_or_not_modified("floatingips", list, since))
 }
 
-async fn get_fip(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_fip(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Floating IP")?;
-    let v = st.backend.read(|c| {
-        c.floating_ip(&u.uuid, id)
-            .map(|f| fip_view(f, instance_of(c, f)))
-    })?;
-    Ok(json(StatusCode::OK, &json!({"floatingip": v})))
+    cx.read_one("floatingip", |c, u| {
+        c.floating_ip(u, id).map(|f| fip_view(f, instance_of(c, f)))
+    })
 }
 
-async fn create_fip(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn create_fip(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let f = envelope(&b, "floatingip")?;
     let net = opt_u64(f, "floating_network_id")?;
     let addr = opt_str(f, "floating_ip_address")?;
     let project = opt_str(f, "project")?;
-    let v = st.backend.write(|c| {
-        let id = c.create_floating_ip(&u.uuid, net, addr, project)?;
-        c.floating_ip(&u.uuid, id).map(|f| fip_view(f, None))
-    })?;
-    Ok(json(StatusCode::OK, &json!({"floatingip": v})))
+    cx.write_one(StatusCode::OK, "floatingip", |c, u| {
+        let id = c.create_floating_ip(u, net, addr, project)?;
+        c.floating_ip(u, id).map(|f| fip_view(f, None))
+    })
 }
 
-async fn delete_fip(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn delete_fip(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Floating IP")?;
-    st.backend.write(|c| c.delete_floating_ip(&u.uuid, id))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_floating_ip(u, id))
 }
 
 async fn put_fip(_a: Auth) -> ApiError {

@@ -1,17 +1,18 @@
 //! `/network/v2.0/networks` and `/network/v2.0/subnets` (each network has its subnets).
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::routes::extract::{Auth, JsonBody};
-use crate::routes::fields::{changes_since, envelope, opt_str, parse_id, required_str};
+use crate::routes::ctx::{Ctx, Since};
+use crate::routes::extract::JsonBody;
+use crate::routes::fields::{envelope, opt_str, parse_id, required_str};
 use crate::routes::paths::NETWORK;
-use crate::routes::render::{empty, iso, json, list_or_not_modified};
+use crate::routes::render::{iso, json, list_or_not_modified};
 use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
@@ -72,88 +73,56 @@ fn subnet_views(n: &Network) -> Vec<Value> {
         .collect()
 }
 
-async fn list_networks(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Response> {
-    let since = changes_since(q.as_deref())?;
-    let list: Vec<Value> = st
-        .backend
-        .read(|c| c.networks_of(&u.uuid, since).map(network_view).collect());
+async fn list_networks(cx: Ctx, Since(since): Since) -> ApiResult<Response> {
+    let list: Vec<Value> = cx.read(|c, u| c.networks_of(u, since).map(network_view).collect());
     Ok(list_or_not_modified("networks", list, since))
 }
 
-async fn get_network(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_network(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Network")?;
-    let v = st
-        .backend
-        .read(|c| c.network(&u.uuid, id).map(network_view))?;
-    Ok(json(StatusCode::OK, &json!({"network": v})))
+    cx.read_one("network", |c, u| c.network(u, id).map(network_view))
 }
 
-async fn create_network(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn create_network(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let n = envelope(&b, "network")?;
     let kind = required_str(n, "type")?;
     let name = opt_str(n, "name")?.unwrap_or_default();
     let project = opt_str(n, "project")?;
-    let v = st.backend.write(|c| {
-        let id = c.create_network(&u.uuid, name, kind, project)?;
-        c.network(&u.uuid, id).map(network_view)
-    })?;
-    Ok(json(StatusCode::CREATED, &json!({"network": v})))
+    cx.write_one(StatusCode::CREATED, "network", |c, u| {
+        let id = c.create_network(u, name, kind, project)?;
+        c.network(u, id).map(network_view)
+    })
 }
 
 async fn update_network(
-    State(st): State<AppState>,
-    Auth(u): Auth,
+    cx: Ctx,
     Path(id): Path<String>,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "Network")?;
-    let n = envelope(&b, "network")?;
-    let name = required_str(n, "name")?;
-    let v = st.backend.write(|c| {
-        c.rename_network(&u.uuid, id, name)?;
-        c.network(&u.uuid, id).map(network_view)
-    })?;
-    Ok(json(StatusCode::OK, &json!({"network": v})))
+    let name = required_str(envelope(&b, "network")?, "name")?;
+    cx.write_one(StatusCode::OK, "network", |c, u| {
+        c.rename_network(u, id, name)?;
+        c.network(u, id).map(network_view)
+    })
 }
 
-async fn delete_network(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn delete_network(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Network")?;
-    st.backend.write(|c| c.delete_network(&u.uuid, id))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_network(u, id))
 }
 
 /// The subnets of every network the user sees.
-fn subnets(st: &AppState, user: &str) -> Vec<Value> {
-    st.backend
-        .read(|c| c.networks_of(user, None).flat_map(subnet_views).collect())
+fn subnets(cx: &Ctx) -> Vec<Value> {
+    cx.read(|c, u| c.networks_of(u, None).flat_map(subnet_views).collect())
 }
 
-async fn list_subnets(State(st): State<AppState>, Auth(u): Auth) -> Response {
-    json(StatusCode::OK, &json!({"subnets": subnets(&st, &u.uuid)}))
+async fn list_subnets(cx: Ctx) -> Response {
+    json(StatusCode::OK, &json!({"subnets": subnets(&cx)}))
 }
 
-async fn get_subnet(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let v = subnets(&st, &u.uuid)
+async fn get_subnet(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let v = subnets(&cx)
         .into_iter()
         .find(|s| s["id"] == Value::String(id.clone()))
         .ok_or_else(|| ApiError::not_found(format!("Subnet {id} not found")))?;

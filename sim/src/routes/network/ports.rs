@@ -1,17 +1,18 @@
 //! `/network/v2.0/ports`: NICs, with or without a server.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::JsonBody;
 use crate::routes::fields::{envelope, opt_str, opt_u64, parse_id, required_u64};
 use crate::routes::paths::NETWORK;
-use crate::routes::render::{empty, iso, json};
+use crate::routes::render::{iso, json};
 use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
@@ -59,28 +60,17 @@ fn port_view(p: &Port) -> Value {
     })
 }
 
-async fn list_ports(State(st): State<AppState>, Auth(u): Auth) -> Response {
-    let list: Vec<Value> = st
-        .backend
-        .read(|c| c.ports_of(&u.uuid).map(port_view).collect());
+async fn list_ports(cx: Ctx) -> Response {
+    let list: Vec<Value> = cx.read(|c, u| c.ports_of(u).map(port_view).collect());
     json(StatusCode::OK, &json!({"ports": list}))
 }
 
-async fn get_port(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_port(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Port")?;
-    let v = st.backend.read(|c| c.port(&u.uuid, id).map(port_view))?;
-    Ok(json(StatusCode::OK, &json!({"port": v})))
+    cx.read_one("port", |c, u| c.port(u, id).map(port_view))
 }
 
-async fn create_port(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn create_port(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let p = envelope(&b, "port")?;
     let net = required_u64(p, "network_id")?;
     let device = opt_u64(p, "device_id")?;
@@ -98,19 +88,13 @@ async fn create_port(
         Some(_) => return Err(ApiError::bad("Malformed fixed_ips")),
     };
     let name = opt_str(p, "name")?.unwrap_or_default();
-    let v = st.backend.write(|c| {
-        let id = c.create_port(&u.uuid, net, device, fixed_ip, name)?;
-        c.port(&u.uuid, id).map(port_view)
-    })?;
-    Ok(json(StatusCode::CREATED, &json!({"port": v})))
+    cx.write_one(StatusCode::CREATED, "port", |c, u| {
+        let id = c.create_port(u, net, device, fixed_ip, name)?;
+        c.port(u, id).map(port_view)
+    })
 }
 
-async fn delete_port(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn delete_port(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Port")?;
-    st.backend.write(|c| c.delete_port(&u.uuid, id))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_port(u, id))
 }

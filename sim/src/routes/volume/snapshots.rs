@@ -2,8 +2,8 @@
 //! A snapshot is an image underneath (see `backend::snapshots`).
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -11,10 +11,11 @@ use serde_json::{Value, json};
 use crate::backend::model::{Image, ImageStatus};
 use crate::backend::world::Core;
 use crate::error::ApiResult;
-use crate::routes::extract::{Auth, JsonBody, ListView};
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::{JsonBody, ListView};
 use crate::routes::fields::{envelope, opt_str, required_u64, string_map};
 use crate::routes::paths::VOLUME;
-use crate::routes::render::{empty, iso, json, links, progress};
+use crate::routes::render::{iso, json, links, progress};
 use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
@@ -76,73 +77,49 @@ pub fn snapshot_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
     })
 }
 
-async fn list_snapshots(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    view: ListView,
-) -> Response {
-    let base = st.base_url_for(&h);
-    let list: Vec<Value> = st.backend.read(|c| {
-        c.snapshots_of(&u.uuid)
-            .map(|i| snapshot_view(c, i, &base, view.detail))
+async fn list_snapshots(cx: Ctx, view: ListView) -> Response {
+    let list: Vec<Value> = cx.read(|c, u| {
+        c.snapshots_of(u)
+            .map(|i| snapshot_view(c, i, &cx.base, view.detail))
             .collect()
     });
     json(StatusCode::OK, &json!({"snapshots": list}))
 }
 
-async fn get_snapshot(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let base = st.base_url_for(&h);
-    let v = st.backend.read(|c| {
-        c.snapshot(&u.uuid, &id)
-            .map(|i| snapshot_view(c, i, &base, true))
-    })?;
-    Ok(json(StatusCode::OK, &json!({"snapshot": v})))
+async fn get_snapshot(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    cx.read_one("snapshot", |c, u| {
+        c.snapshot(u, &id)
+            .map(|i| snapshot_view(c, i, &cx.base, true))
+    })
 }
 
 /// Runs `op` on the backend, then answers `status` with the detailed view of the
 /// snapshot it names.
 fn write_then_view(
-    st: &AppState,
-    h: &HeaderMap,
-    user: &str,
+    cx: &Ctx,
     status: StatusCode,
-    op: impl FnOnce(&mut Core) -> ApiResult<String>,
+    op: impl FnOnce(&mut Core, &str) -> ApiResult<String>,
 ) -> ApiResult<Response> {
-    let base = st.base_url_for(h);
-    let view = st.backend.write(|c| {
-        let id = op(c)?;
-        c.snapshot(user, &id)
-            .map(|i| snapshot_view(c, i, &base, true))
-    })?;
-    Ok(json(status, &json!({"snapshot": view})))
+    cx.write_one(status, "snapshot", |c, u| {
+        let id = op(c, u)?;
+        c.snapshot(u, &id)
+            .map(|i| snapshot_view(c, i, &cx.base, true))
+    })
 }
 
-async fn create_snapshot(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn create_snapshot(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let s = envelope(&b, "snapshot")?;
     let vid = required_u64(s, "volume_id")?;
     let name = opt_str(s, "display_name")?.unwrap_or_default();
     let desc = opt_str(s, "display_description")?.unwrap_or_default();
     let meta = string_map(s.get("metadata"), "metadata")?;
-    write_then_view(&st, &h, &u.uuid, StatusCode::ACCEPTED, |c| {
-        c.create_snapshot(&u.uuid, vid, name, desc, meta)
+    write_then_view(&cx, StatusCode::ACCEPTED, |c, u| {
+        c.create_snapshot(u, vid, name, desc, meta)
     })
 }
 
 async fn update_snapshot(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
+    cx: Ctx,
     Path(id): Path<String>,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
@@ -151,16 +128,11 @@ async fn update_snapshot(
         opt_str(s, "display_name")?,
         opt_str(s, "display_description")?,
     );
-    write_then_view(&st, &h, &u.uuid, StatusCode::OK, |c| {
-        c.update_snapshot(&u.uuid, &id, name, desc).map(|()| id)
+    write_then_view(&cx, StatusCode::OK, |c, u| {
+        c.update_snapshot(u, &id, name, desc).map(|()| id)
     })
 }
 
-async fn delete_snapshot(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    st.backend.write(|c| c.delete_snapshot(&u.uuid, &id))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+async fn delete_snapshot(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_snapshot(u, &id))
 }

@@ -1,7 +1,7 @@
 //! `/volume/v2.0/types`: the static volume types.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::backend::lookup::not_found;
 use crate::backend::seed::VolumeType;
 use crate::error::ApiResult;
-use crate::routes::extract::Auth;
+use crate::routes::ctx::Ctx;
 use crate::routes::fields::parse_id;
 use crate::routes::paths::VOLUME;
 use crate::routes::render::json;
@@ -33,23 +33,16 @@ fn type_view(t: &VolumeType) -> Value {
     json!({"id": t.id.to_string(), "name": t.name, "SNF:disk_template": t.template, "SNF:detachable": t.detachable, "deleted": false})
 }
 
-async fn list_types(State(st): State<AppState>, _a: Auth) -> Response {
-    let list: Vec<Value> = st
-        .backend
-        .read(|c| c.volume_types.iter().map(type_view).collect());
+async fn list_types(cx: Ctx) -> Response {
+    let list: Vec<Value> = cx.read(|c, _| c.volume_types.iter().map(type_view).collect());
     json(StatusCode::OK, &json!({"volume_types": list}))
 }
 
-async fn get_type(
-    State(st): State<AppState>,
-    _a: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_type(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Volume type")?;
-    let v = st.backend.read(|c| {
+    cx.read_one("volume_type", |c, _| {
         c.volume_type(id)
             .map(type_view)
             .ok_or_else(|| not_found("Volume type", id))
-    })?;
-    Ok(json(StatusCode::OK, &json!({"volume_type": v})))
+    })
 }

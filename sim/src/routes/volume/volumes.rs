@@ -1,8 +1,8 @@
 //! `/volume/v2.0/volumes`: list (plain and detail), read, create, update, delete.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -11,13 +11,13 @@ use crate::backend::model::Volume;
 use crate::backend::volumes::CreateVolume;
 use crate::backend::world::Core;
 use crate::error::ApiResult;
-use crate::routes::extract::{Auth, JsonBody, ListView};
+use crate::routes::ctx::{Ctx, Since};
+use crate::routes::extract::{JsonBody, ListView};
 use crate::routes::fields::{
-    changes_since, envelope, opt_bool, opt_str, opt_u64, parse_id, required_str, required_u64,
-    string_map,
+    envelope, opt_bool, opt_str, opt_u64, parse_id, required_str, required_u64, string_map,
 };
 use crate::routes::paths::VOLUME;
-use crate::routes::render::{empty, iso, json, links, list_or_not_modified};
+use crate::routes::render::{iso, links, list_or_not_modified};
 use crate::routes::table::{WrongMethod, table};
 use crate::state::AppState;
 
@@ -77,60 +77,36 @@ pub fn volume_view(v: &Volume, base: &str, detail: bool) -> Value {
     })
 }
 
-async fn list_volumes(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    RawQuery(q): RawQuery,
-    view: ListView,
-) -> ApiResult<Response> {
-    let since = changes_since(q.as_deref())?;
-    let base = st.base_url_for(&h);
-    let list: Vec<Value> = st.backend.read(|c| {
-        c.volumes_of(&u.uuid, since)
-            .map(|v| volume_view(v, &base, view.detail || since.is_some()))
+async fn list_volumes(cx: Ctx, Since(since): Since, view: ListView) -> ApiResult<Response> {
+    let list: Vec<Value> = cx.read(|c, u| {
+        c.volumes_of(u, since)
+            .map(|v| volume_view(v, &cx.base, view.detail || since.is_some()))
             .collect()
     });
     Ok(list_or_not_modified("volumes", list, since))
 }
 
-async fn get_volume(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_volume(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Volume")?;
-    let base = st.base_url_for(&h);
-    let v = st
-        .backend
-        .read(|c| c.volume(&u.uuid, id).map(|v| volume_view(v, &base, true)))?;
-    Ok(json(StatusCode::OK, &json!({"volume": v})))
+    cx.read_one("volume", |c, u| {
+        c.volume(u, id).map(|v| volume_view(v, &cx.base, true))
+    })
 }
 
 /// Runs `op` on the backend, then answers `status` with the view of volume it names.
 fn write_then_view(
-    st: &AppState,
-    h: &HeaderMap,
-    user: &str,
+    cx: &Ctx,
     status: StatusCode,
     detail: bool,
-    op: impl FnOnce(&mut Core) -> ApiResult<u64>,
+    op: impl FnOnce(&mut Core, &str) -> ApiResult<u64>,
 ) -> ApiResult<Response> {
-    let base = st.base_url_for(h);
-    let view = st.backend.write(|c| {
-        let id = op(c)?;
-        c.volume(user, id).map(|v| volume_view(v, &base, detail))
-    })?;
-    Ok(json(status, &json!({"volume": view})))
+    cx.write_one(status, "volume", |c, u| {
+        let id = op(c, u)?;
+        c.volume(u, id).map(|v| volume_view(v, &cx.base, detail))
+    })
 }
 
-async fn create_volume(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn create_volume(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let v = envelope(&b, "volume")?;
     let name = required_str(v, "display_name")?;
     let size = required_u64(v, "size")?;
@@ -145,15 +121,13 @@ async fn create_volume(
         metadata: string_map(v.get("metadata"), "metadata")?,
         project: opt_str(v, "project")?,
     };
-    write_then_view(&st, &h, &u.uuid, StatusCode::ACCEPTED, false, |c| {
-        c.create_volume(&u.uuid, req)
+    write_then_view(&cx, StatusCode::ACCEPTED, false, |c, u| {
+        c.create_volume(u, req)
     })
 }
 
 async fn update_volume(
-    State(st): State<AppState>,
-    h: HeaderMap,
-    Auth(u): Auth,
+    cx: Ctx,
     Path(id): Path<String>,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
@@ -164,17 +138,12 @@ async fn update_volume(
         opt_str(v, "display_description")?,
         opt_bool(v, "delete_on_termination")?,
     );
-    write_then_view(&st, &h, &u.uuid, StatusCode::OK, true, |c| {
-        c.update_volume(&u.uuid, id, name, desc, dot).map(|()| id)
+    write_then_view(&cx, StatusCode::OK, true, |c, u| {
+        c.update_volume(u, id, name, desc, dot).map(|()| id)
     })
 }
 
-async fn delete_volume(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn delete_volume(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Volume")?;
-    st.backend.write(|c| c.delete_volume(&u.uuid, id))?;
-    Ok(empty(StatusCode::ACCEPTED))
+    cx.write_empty(StatusCode::ACCEPTED, |c, u| c.delete_volume(u, id))
 }

@@ -1,9 +1,12 @@
 //! Request extractors: who is asking ([`Auth`]), the JSON body with Synnefo's
-//! Content-Type rules ([`JsonBody`]), and which view of a list ([`ListView`]).
+//! Content-Type rules ([`JsonBody`], [`PathBody`] with a path parameter first), and
+//! which view of a list ([`ListView`]).
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::config::SimUser;
@@ -54,6 +57,27 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .await
             .map_err(|_| ApiError::bad("Could not read request body"))?;
         parse_json_body(ct.as_deref(), &bytes).map(JsonBody)
+    }
+}
+
+/// A path parameter, then the JSON body: what `Path<T>` and then [`JsonBody`] extract
+/// (and reject) in that order, for a `PUT` or `POST` on one record.
+#[derive(Debug, Clone)]
+pub struct PathBody<T>(pub T, pub Value);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for PathBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Path(p) = Path::<T>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let req = Request::from_parts(parts, body);
+        let JsonBody(b) = JsonBody::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(PathBody(p, b))
     }
 }
 

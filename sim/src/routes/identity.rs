@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde_json::{Value, json};
 
@@ -13,19 +12,15 @@ use crate::backend::identity::Credentials;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::Auth;
 use crate::routes::render::{iso, json};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{ROOT, get, post};
 use crate::state::AppState;
 
 /// Identity and account routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        "",
-        WrongMethod::Json,
-        [
-            ("/identity/v2.0/tokens", "POST", post(tokens)),
-            ("/account/v1.0/quotas", "GET", get(quotas)),
-        ],
-    )
+    ROOT.table([
+        ("/identity/v2.0/tokens", post(tokens)),
+        ("/account/v1.0/quotas", get(quotas)),
+    ])
 }
 
 /// The service catalog, pointing every service at this simulator.

@@ -7,46 +7,37 @@ use axum::Router;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::backend::images::RegisterImage;
 use crate::backend::model::{Image, ImageStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
-use crate::routes::extract::{JsonBody, ListView};
+use crate::routes::extract::{ListView, PathBody};
 use crate::routes::fields::query_param;
-use crate::routes::paths::IMAGE;
 use crate::routes::render::{iso, json};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{IMAGE, get, put};
 use crate::state::AppState;
 
 /// Plankton routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        IMAGE,
-        WrongMethod::Empty,
-        [
-            ("/images/", "GET, POST", get(list_images).post(register)),
-            ("/images", "GET, POST", get(list_images).post(register)),
-            ("/images/detail", "GET", get(list_images)),
-            (
-                "/images/{id}",
-                "GET, HEAD, PUT, DELETE",
-                get(get_image).put(update_image).delete(delete_image),
-            ),
-            (
-                "/images/{id}/members",
-                "GET, PUT",
-                get(list_members).put(replace_members),
-            ),
-            (
-                "/images/{id}/members/{member}",
-                "PUT, DELETE",
-                axum::routing::put(add_member).delete(remove_member),
-            ),
-        ],
-    )
+    IMAGE.table([
+        ("/images/", get(list_images).post(register)),
+        ("/images", get(list_images).post(register)),
+        ("/images/detail", get(list_images)),
+        (
+            "/images/{id}",
+            get(get_image).head().put(update_image).delete(delete_image),
+        ),
+        (
+            "/images/{id}/members",
+            get(list_members).put(replace_members),
+        ),
+        (
+            "/images/{id}/members/{member}",
+            put(add_member).delete(remove_member),
+        ),
+    ])
 }
 
 fn status(img: &Image) -> &'static str {
@@ -273,11 +264,7 @@ async fn list_members(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(json(StatusCode::OK, &json!({"members": list})))
 }
 
-async fn replace_members(
-    cx: Ctx,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn replace_members(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
     let list = b
         .get("memberships")
         .and_then(Value::as_array)

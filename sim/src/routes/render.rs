@@ -47,23 +47,15 @@ pub fn list_or_not_modified(key: &str, list: Vec<Value>, since: Option<Time>) ->
     json(StatusCode::OK, &json!({ key: list }))
 }
 
-/// 405 for compute, network and identity (JSON body, `Allow` header).
-pub fn not_allowed(allow: &'static str) -> impl Fn() -> std::future::Ready<ApiError> + Clone {
-    method_not_allowed(allow, false)
-}
-
-/// 405 for volume and image (empty body, `Allow` header).
-pub fn not_allowed_empty(allow: &'static str) -> impl Fn() -> std::future::Ready<ApiError> + Clone {
-    method_not_allowed(allow, true)
-}
-
-fn method_not_allowed(
-    allow: &'static str,
+/// A 405 with this `Allow` header: a JSON `notAllowed` fault (compute, network,
+/// identity) or an empty body (volume, image).
+pub fn not_allowed(
+    allow: String,
     empty_body: bool,
 ) -> impl Fn() -> std::future::Ready<ApiError> + Clone {
     move || {
         std::future::ready(ApiError::NotAllowed {
-            allow: allow.to_string(),
+            allow: allow.clone(),
             empty_body,
         })
     }

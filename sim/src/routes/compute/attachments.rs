@@ -4,34 +4,23 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
-use crate::routes::extract::JsonBody;
+use crate::routes::extract::PathBody;
 use crate::routes::fields::{envelope, parse_id, required_u64};
-use crate::routes::paths::COMPUTE;
 use crate::routes::render::json;
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{COMPUTE, get};
 use crate::state::AppState;
 
 /// Volume attachment routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        COMPUTE,
-        WrongMethod::Json,
+    COMPUTE.table_under(
+        "/servers/{id}/os-volume_attachments",
         [
-            (
-                "/servers/{id}/os-volume_attachments",
-                "GET, POST",
-                get(list_attachments).post(attach_volume),
-            ),
-            (
-                "/servers/{id}/os-volume_attachments/{vid}",
-                "GET, DELETE",
-                get(get_attachment).delete(detach_volume),
-            ),
+            ("", get(list_attachments).post(attach_volume)),
+            ("/{vid}", get(get_attachment).delete(detach_volume)),
         ],
     )
 }
@@ -72,11 +61,7 @@ async fn get_attachment(cx: Ctx, Path((id, vid)): Path<(String, String)>) -> Api
     })
 }
 
-async fn attach_volume(
-    cx: Ctx,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn attach_volume(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Server")?;
     let a = envelope(&b, "volumeAttachment")?;
     let vid = required_u64(a, "volumeId")?;

@@ -4,7 +4,6 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::backend::lookup::not_found;
@@ -13,27 +12,19 @@ use crate::error::ApiResult;
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::ListView;
 use crate::routes::fields::parse_id;
-use crate::routes::paths::COMPUTE;
+use crate::routes::paths;
 use crate::routes::render::{json, links};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{COMPUTE, get};
 use crate::state::AppState;
 
 /// Flavor routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        COMPUTE,
-        WrongMethod::Json,
-        [
-            ("/flavors", "GET", get(list_flavors)),
-            ("/flavors/detail", "GET", get(list_flavors)),
-            ("/flavors/{id}", "GET", get(get_flavor)),
-        ],
-    )
+    COMPUTE.collection("flavors", list_flavors, None, get(get_flavor))
 }
 
 fn flavor_view(f: &Flavor, base: &str, detail: bool) -> Value {
     let mut v =
-        json!({"id": f.id, "name": f.name, "links": links(base, COMPUTE, "flavors", &f.id)});
+        json!({"id": f.id, "name": f.name, "links": links(base, paths::COMPUTE, "flavors", &f.id)});
     if detail {
         let m = v.as_object_mut().expect("object literal");
         m.insert("ram".into(), json!(f.ram));

@@ -4,7 +4,6 @@
 use axum::Router;
 use axum::extract::Path;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::backend::model::{Image, ImageStatus};
@@ -13,32 +12,24 @@ use crate::error::ApiResult;
 use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::ListView;
 use crate::routes::image::delete_image;
-use crate::routes::paths::COMPUTE;
+use crate::routes::paths;
 use crate::routes::render::{iso, links, list_or_not_modified, progress};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{COMPUTE, get};
 use crate::state::AppState;
 
 /// Compute image routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        COMPUTE,
-        WrongMethod::Json,
-        [
-            ("/images", "GET", get(list_images)),
-            ("/images/detail", "GET", get(list_images)),
-            (
-                "/images/{id}",
-                "GET, DELETE",
-                get(get_image).delete(delete_image),
-            ),
-        ],
+    COMPUTE.collection(
+        "images",
+        list_images,
+        None,
+        get(get_image).delete(delete_image),
     )
 }
 
 /// The compute view of an image (snapshots included).
 pub fn image_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
-    let mut v =
-        json!({"id": img.id, "name": img.name, "links": links(base, COMPUTE, "images", &img.id)});
+    let mut v = json!({"id": img.id, "name": img.name, "links": links(base, paths::COMPUTE, "images", &img.id)});
     if detail {
         let status = match img.status {
             ImageStatus::Saving => "SAVING",

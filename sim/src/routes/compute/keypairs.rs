@@ -4,7 +4,6 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::backend::model::Keypair;
@@ -12,29 +11,19 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::JsonBody;
 use crate::routes::fields::{envelope, opt_str, required_str};
-use crate::routes::paths::COMPUTE;
 use crate::routes::render::json;
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{COMPUTE, get};
 use crate::state::AppState;
 
 /// Key pair routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        COMPUTE,
-        WrongMethod::Json,
-        [
-            (
-                "/os-keypairs",
-                "GET, POST",
-                get(list_keypairs).post(create_keypair),
-            ),
-            (
-                "/os-keypairs/{name}",
-                "GET, DELETE",
-                get(get_keypair).delete(delete_keypair),
-            ),
-        ],
-    )
+    COMPUTE.table([
+        ("/os-keypairs", get(list_keypairs).post(create_keypair)),
+        (
+            "/os-keypairs/{name}",
+            get(get_keypair).delete(delete_keypair),
+        ),
+    ])
 }
 
 /// A key pair as listed (`user_id` only when read or created one at a time).

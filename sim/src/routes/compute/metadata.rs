@@ -6,17 +6,15 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::backend::metadata::{MetaOwner, Metadata};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
-use crate::routes::extract::JsonBody;
+use crate::routes::extract::PathBody;
 use crate::routes::fields::{parse_id, required_map};
-use crate::routes::paths::COMPUTE;
 use crate::routes::render::json;
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{COMPUTE, get};
 use crate::state::AppState;
 
 /// An owner kind of metadata routes: its collection in the URL and how to read its id.
@@ -56,18 +54,12 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn routes_of<O: Owner>() -> Router<AppState> {
-    table(
-        &format!("{COMPUTE}/{}", O::COLLECTION),
-        WrongMethod::Json,
+    COMPUTE.table_under(
+        &format!("/{}/{{id}}/metadata", O::COLLECTION),
         [
+            ("", get(get_all::<O>).post(merge::<O>).put(replace::<O>)),
             (
-                "/{id}/metadata",
-                "GET, POST, PUT",
-                get(get_all::<O>).post(merge::<O>).put(replace::<O>),
-            ),
-            (
-                "/{id}/metadata/{key}",
-                "GET, PUT, DELETE",
+                "/{key}",
                 get(get_key::<O>).put(put_key::<O>).delete(delete_key::<O>),
             ),
         ],
@@ -79,18 +71,17 @@ async fn get_all<O: Owner>(cx: Ctx, Path(id): Path<String>) -> ApiResult<Respons
     cx.read_one("metadata", |c, u| c.metadata(u, &owner).cloned())
 }
 
-async fn merge<O: Owner>(cx: Ctx, p: Path<String>, b: JsonBody) -> ApiResult<Response> {
-    update::<O>(cx, p, b, false)
+async fn merge<O: Owner>(cx: Ctx, pb: PathBody<String>) -> ApiResult<Response> {
+    update::<O>(cx, pb, false)
 }
 
-async fn replace<O: Owner>(cx: Ctx, p: Path<String>, b: JsonBody) -> ApiResult<Response> {
-    update::<O>(cx, p, b, true)
+async fn replace<O: Owner>(cx: Ctx, pb: PathBody<String>) -> ApiResult<Response> {
+    update::<O>(cx, pb, true)
 }
 
 fn update<O: Owner>(
     cx: Ctx,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody,
+    PathBody(id, b): PathBody<String>,
     replace: bool,
 ) -> ApiResult<Response> {
     let owner = O::from_path(id)?;
@@ -116,8 +107,7 @@ async fn get_key<O: Owner>(
 
 async fn put_key<O: Owner>(
     cx: Ctx,
-    Path((id, key)): Path<(String, String)>,
-    JsonBody(b): JsonBody,
+    PathBody((id, key), b): PathBody<(String, String)>,
 ) -> ApiResult<Response> {
     let owner = O::from_path(id)?;
     let meta = one_meta(&b, &key)?;

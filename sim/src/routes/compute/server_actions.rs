@@ -1,7 +1,6 @@
 //! `POST /compute/v2.0/servers/<id>/action`: exactly one action per body.
 
 use axum::Router;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -9,24 +8,15 @@ use serde_json::{Value, json};
 use crate::backend::server_actions::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
-use crate::routes::extract::JsonBody;
+use crate::routes::extract::PathBody;
 use crate::routes::fields::{opt_str, opt_u64, parse_id};
-use crate::routes::paths::COMPUTE;
 use crate::routes::render::{empty, json};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{COMPUTE, post};
 use crate::state::AppState;
 
 /// Server action routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        COMPUTE,
-        WrongMethod::Json,
-        [(
-            "/servers/{id}/action",
-            "POST",
-            axum::routing::post(server_action),
-        )],
-    )
+    COMPUTE.table([("/servers/{id}/action", post(server_action))])
 }
 
 fn parse_action(b: &Value) -> ApiResult<Action> {
@@ -73,11 +63,7 @@ fn parse_action(b: &Value) -> ApiResult<Action> {
     })
 }
 
-async fn server_action(
-    cx: Ctx,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn server_action(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Server")?;
     // A server of someone else is 404 even for a malformed action.
     cx.read(|c, u| c.server(u, id).map(|_| ()))?;

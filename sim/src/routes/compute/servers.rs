@@ -6,7 +6,6 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde::Serialize;
 use serde_json::json;
 
@@ -15,32 +14,17 @@ use super::server_view::{ServerView, server_view};
 use crate::backend::world::Core;
 use crate::error::ApiResult;
 use crate::routes::ctx::{Ctx, Since};
-use crate::routes::extract::{JsonBody, ListView};
+use crate::routes::extract::{ListView, PathBody};
 use crate::routes::fields::{envelope, parse_id, required_str};
-use crate::routes::paths::COMPUTE;
+use crate::routes::paths;
 use crate::routes::render::{Link, bytes_json, empty, links, to_bytes};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{COMPUTE, get, post};
 use crate::state::AppState;
 
 /// Server routes (creation included, it shares the collection URL).
 pub fn routes() -> Router<AppState> {
-    table(
-        COMPUTE,
-        WrongMethod::Json,
-        [
-            (
-                "/servers",
-                "GET, POST",
-                get(list_servers).post(create_server),
-            ),
-            ("/servers/detail", "GET", get(list_servers)),
-            (
-                "/servers/{id}",
-                "GET, PUT, DELETE",
-                get(get_server).put(rename_server).delete(delete_server),
-            ),
-        ],
-    )
+    let one = get(get_server).put(rename_server).delete(delete_server);
+    COMPUTE.collection("servers", list_servers, Some(post(create_server)), one)
 }
 
 #[derive(Serialize)]
@@ -106,7 +90,7 @@ fn serialize_list(
             .map(|s| ServerRef {
                 id: s.id,
                 name: &s.name,
-                links: links(base, COMPUTE, "servers", &s.id),
+                links: links(base, paths::COMPUTE, "servers", &s.id),
             })
             .collect();
         (list.len(), to_bytes(&ServersEnvelope { servers: list }))
@@ -122,11 +106,7 @@ async fn get_server(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(bytes_json(bytes, StatusCode::OK))
 }
 
-async fn rename_server(
-    cx: Ctx,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn rename_server(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Server")?;
     let name = required_str(envelope(&b, "server")?, "name")?;
     cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.rename_server(u, id, name))

@@ -4,16 +4,14 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::{Auth, JsonBody};
 use crate::routes::fields::{envelope, opt_str, opt_u64, parse_id};
-use crate::routes::paths::NETWORK;
 use crate::routes::render::{iso, list_or_not_modified};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{NETWORK, get};
 use crate::state::AppState;
 
 use crate::backend::model::FloatingIp;
@@ -21,18 +19,13 @@ use crate::backend::world::Core;
 
 /// Floating IP routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        NETWORK,
-        WrongMethod::Json,
-        [
-            ("/floatingips", "GET, POST", get(list_fips).post(create_fip)),
-            (
-                "/floatingips/{id}",
-                "GET, PUT, DELETE",
-                get(get_fip).delete(delete_fip).put(put_fip),
-            ),
-        ],
-    )
+    NETWORK.table([
+        ("/floatingips", get(list_fips).post(create_fip)),
+        (
+            "/floatingips/{id}",
+            get(get_fip).delete(delete_fip).put(put_fip),
+        ),
+    ])
 }
 
 fn fip_view(f: &FloatingIp, instance: Option<u64>) -> Value {

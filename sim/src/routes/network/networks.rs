@@ -4,40 +4,27 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::{Ctx, Since};
-use crate::routes::extract::JsonBody;
+use crate::routes::extract::{JsonBody, PathBody};
 use crate::routes::fields::{envelope, opt_str, parse_id, required_str};
-use crate::routes::paths::NETWORK;
 use crate::routes::render::{iso, json, list_or_not_modified};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{NETWORK, get};
 use crate::state::AppState;
 
 use crate::backend::model::Network;
 
 /// Network and subnet routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        NETWORK,
-        WrongMethod::Json,
-        [
-            (
-                "/networks",
-                "GET, POST",
-                get(list_networks).post(create_network),
-            ),
-            (
-                "/networks/{id}",
-                "GET, PUT, DELETE",
-                get(get_network).put(update_network).delete(delete_network),
-            ),
-            ("/subnets", "GET", get(list_subnets)),
-            ("/subnets/{id}", "GET", get(get_subnet)),
-        ],
-    )
+    let one = get(get_network).put(update_network).delete(delete_network);
+    NETWORK.table([
+        ("/networks", get(list_networks).post(create_network)),
+        ("/networks/{id}", one),
+        ("/subnets", get(list_subnets)),
+        ("/subnets/{id}", get(get_subnet)),
+    ])
 }
 
 fn network_view(n: &Network) -> Value {
@@ -94,11 +81,7 @@ async fn create_network(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     })
 }
 
-async fn update_network(
-    cx: Ctx,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn update_network(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Network")?;
     let name = required_str(envelope(&b, "network")?, "name")?;
     cx.write_one(StatusCode::OK, "network", |c, u| {

@@ -4,34 +4,24 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::JsonBody;
 use crate::routes::fields::{envelope, opt_str, opt_u64, parse_id, required_u64};
-use crate::routes::paths::NETWORK;
 use crate::routes::render::{iso, json};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{NETWORK, get};
 use crate::state::AppState;
 
 use crate::backend::model::Port;
 
 /// Port routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        NETWORK,
-        WrongMethod::Json,
-        [
-            ("/ports", "GET, POST", get(list_ports).post(create_port)),
-            (
-                "/ports/{id}",
-                "GET, DELETE",
-                get(get_port).delete(delete_port),
-            ),
-        ],
-    )
+    NETWORK.table([
+        ("/ports", get(list_ports).post(create_port)),
+        ("/ports/{id}", get(get_port).delete(delete_port)),
+    ])
 }
 
 fn port_view(p: &Port) -> Value {

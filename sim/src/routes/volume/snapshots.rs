@@ -5,47 +5,36 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::backend::model::{Image, ImageStatus};
 use crate::backend::world::Core;
 use crate::error::ApiResult;
 use crate::routes::ctx::Ctx;
-use crate::routes::extract::{JsonBody, ListView};
+use crate::routes::extract::{JsonBody, ListView, PathBody};
 use crate::routes::fields::{envelope, opt_str, required_u64, string_map};
-use crate::routes::paths::VOLUME;
+use crate::routes::paths;
 use crate::routes::render::{iso, json, links, progress};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{VOLUME, get, post};
 use crate::state::AppState;
 
 /// Snapshot routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        VOLUME,
-        WrongMethod::Empty,
-        [
-            (
-                "/snapshots",
-                "GET, POST",
-                get(list_snapshots).post(create_snapshot),
-            ),
-            ("/snapshots/detail", "GET", get(list_snapshots)),
-            (
-                "/snapshots/{id}",
-                "GET, PUT, DELETE",
-                get(get_snapshot)
-                    .put(update_snapshot)
-                    .delete(delete_snapshot),
-            ),
-        ],
+    let one = get(get_snapshot)
+        .put(update_snapshot)
+        .delete(delete_snapshot);
+    VOLUME.collection(
+        "snapshots",
+        list_snapshots,
+        Some(post(create_snapshot)),
+        one,
     )
 }
 
 /// The snapshot record (a snapshot is an image underneath).
 pub fn snapshot_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
     let info = img.snapshot.as_ref();
-    let links = links(base, VOLUME, "snapshots", &img.id);
+    let links = links(base, paths::VOLUME, "snapshots", &img.id);
     if !detail {
         return json!({"id": img.id, "display_name": img.name, "links": links});
     }
@@ -118,11 +107,7 @@ async fn create_snapshot(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> 
     })
 }
 
-async fn update_snapshot(
-    cx: Ctx,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn update_snapshot(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
     let s = envelope(&b, "snapshot")?;
     let (name, desc) = (
         opt_str(s, "display_name")?,

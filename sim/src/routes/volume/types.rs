@@ -4,7 +4,6 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::backend::lookup::not_found;
@@ -12,21 +11,13 @@ use crate::backend::seed::VolumeType;
 use crate::error::ApiResult;
 use crate::routes::ctx::Ctx;
 use crate::routes::fields::parse_id;
-use crate::routes::paths::VOLUME;
 use crate::routes::render::json;
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{VOLUME, get};
 use crate::state::AppState;
 
 /// Volume type routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        VOLUME,
-        WrongMethod::Empty,
-        [
-            ("/types", "GET", get(list_types)),
-            ("/types/{id}", "GET", get(get_type)),
-        ],
-    )
+    VOLUME.table([("/types", get(list_types)), ("/types/{id}", get(get_type))])
 }
 
 fn type_view(t: &VolumeType) -> Value {

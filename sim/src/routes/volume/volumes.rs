@@ -4,7 +4,6 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::backend::model::Volume;
@@ -12,40 +11,25 @@ use crate::backend::volumes::CreateVolume;
 use crate::backend::world::Core;
 use crate::error::ApiResult;
 use crate::routes::ctx::{Ctx, Since};
-use crate::routes::extract::{JsonBody, ListView};
+use crate::routes::extract::{JsonBody, ListView, PathBody};
 use crate::routes::fields::{
     envelope, opt_bool, opt_str, opt_u64, parse_id, required_str, required_u64, string_map,
 };
-use crate::routes::paths::VOLUME;
+use crate::routes::paths;
 use crate::routes::render::{iso, links, list_or_not_modified};
-use crate::routes::table::{WrongMethod, table};
+use crate::routes::table::{VOLUME, get, post};
 use crate::state::AppState;
 
 /// Volume routes.
 pub fn routes() -> Router<AppState> {
-    table(
-        VOLUME,
-        WrongMethod::Empty,
-        [
-            (
-                "/volumes",
-                "GET, POST",
-                get(list_volumes).post(create_volume),
-            ),
-            ("/volumes/detail", "GET", get(list_volumes)),
-            (
-                "/volumes/{id}",
-                "GET, PUT, DELETE",
-                get(get_volume).put(update_volume).delete(delete_volume),
-            ),
-        ],
-    )
+    let one = get(get_volume).put(update_volume).delete(delete_volume);
+    VOLUME.collection("volumes", list_volumes, Some(post(create_volume)), one)
 }
 
 /// The volume record.
 pub fn volume_view(v: &Volume, base: &str, detail: bool) -> Value {
     let id = v.id.to_string();
-    let links = links(base, VOLUME, "volumes", &id);
+    let links = links(base, paths::VOLUME, "volumes", &id);
     if !detail {
         return json!({"id": id, "display_name": v.name, "links": links});
     }
@@ -126,11 +110,7 @@ async fn create_volume(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     })
 }
 
-async fn update_volume(
-    cx: Ctx,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn update_volume(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "Volume")?;
     let v = envelope(&b, "volume")?;
     let (name, desc, dot) = (

@@ -14,7 +14,7 @@ use crate::backend::world::Core;
 use crate::config::SimUser;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::extract::Auth;
-use crate::routes::fields::changes_since;
+use crate::routes::fields::{changes_since, parse_id};
 use crate::routes::render::{empty, json};
 use crate::state::AppState;
 
@@ -66,6 +66,19 @@ impl Ctx {
     ) -> ApiResult<Response> {
         let v = self.read(f)?;
         Ok(json(StatusCode::OK, &json!({ key: v })))
+    }
+
+    /// `GET …/<id>` of a numeric id: 404 `"<what> <id> not found"` for anything else,
+    /// then [`Ctx::read_one`] with the parsed id.
+    pub fn read_by_id<V: Serialize>(
+        &self,
+        id: &str,
+        what: &str,
+        key: &str,
+        f: impl FnOnce(&Core, &str, u64) -> ApiResult<V>,
+    ) -> ApiResult<Response> {
+        let id = parse_id(id, what)?;
+        self.read_one(key, |c, u| f(c, u, id))
     }
 
     /// A change answered `status` with `{"<key>": view}` of what it made or changed.

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::backend::model::Time;
+use crate::backend::model::{Image, ImageStatus, Time};
 use crate::error::{ApiError, ApiResult};
 
 /// A JSON response with Synnefo's content type.
@@ -86,6 +86,16 @@ pub fn links(base: &str, prefix: &str, kind: &str, id: &dyn std::fmt::Display) -
             href,
         },
     ]
+}
+
+/// How far an image (or snapshot) is saved: by the clock while saving, 100 once
+/// active, else 0.
+pub fn image_progress(now: Time, img: &Image) -> u8 {
+    match (img.status, img.due) {
+        (ImageStatus::Saving, Some(due)) => progress(now, img.created, due),
+        (ImageStatus::Active, _) => 100,
+        _ => 0,
+    }
 }
 
 /// How far a job is, 0–99 % while it runs (100 is for done, decided by the caller).

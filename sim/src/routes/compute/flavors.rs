@@ -11,7 +11,6 @@ use crate::backend::seed::Flavor;
 use crate::error::ApiResult;
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::ListView;
-use crate::routes::fields::parse_id;
 use crate::routes::paths;
 use crate::routes::render::{json, links};
 use crate::routes::table::{COMPUTE, get};
@@ -50,8 +49,7 @@ async fn list_flavors(cx: Ctx, view: ListView) -> Response {
 }
 
 async fn get_flavor(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = parse_id(&id, "Flavor")?;
-    cx.read_one("flavor", |c, _| {
+    cx.read_by_id(&id, "Flavor", "flavor", |c, _, id| {
         c.flavor(id)
             .map(|f| flavor_view(f, &cx.base, true))
             .ok_or_else(|| not_found("Flavor", id))

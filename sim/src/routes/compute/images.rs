@@ -13,7 +13,7 @@ use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::ListView;
 use crate::routes::image::delete_image;
 use crate::routes::paths;
-use crate::routes::render::{iso, links, list_or_not_modified, progress};
+use crate::routes::render::{image_progress, iso, links, list_or_not_modified};
 use crate::routes::table::{COMPUTE, get};
 use crate::state::AppState;
 
@@ -37,11 +37,7 @@ pub fn image_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
             ImageStatus::Error => "ERROR",
             ImageStatus::Deleted => "DELETED",
         };
-        let progress = match (img.status, img.due) {
-            (ImageStatus::Saving, Some(due)) => progress(c.now, img.created, due),
-            (ImageStatus::Active, _) => 100,
-            _ => 0,
-        };
+        let progress = image_progress(c.now, img);
         let m = v.as_object_mut().expect("object literal");
         m.insert("status".into(), json!(status));
         m.insert("progress".into(), json!(progress));

@@ -61,8 +61,7 @@ async fn list_fips(cx: Ctx, Since(since): Since) -> ApiResult<Response> {
 }
 
 async fn get_fip(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = parse_id(&id, "Floating IP")?;
-    cx.read_one("floatingip", |c, u| {
+    cx.read_by_id(&id, "Floating IP", "floatingip", |c, u, id| {
         c.floating_ip(u, id).map(|f| fip_view(f, instance_of(c, f)))
     })
 }

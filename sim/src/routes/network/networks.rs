@@ -66,8 +66,9 @@ async fn list_networks(cx: Ctx, Since(since): Since) -> ApiResult<Response> {
 }
 
 async fn get_network(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = parse_id(&id, "Network")?;
-    cx.read_one("network", |c, u| c.network(u, id).map(network_view))
+    cx.read_by_id(&id, "Network", "network", |c, u, id| {
+        c.network(u, id).map(network_view)
+    })
 }
 
 async fn create_network(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {

@@ -56,8 +56,7 @@ async fn list_ports(cx: Ctx) -> Response {
 }
 
 async fn get_port(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = parse_id(&id, "Port")?;
-    cx.read_one("port", |c, u| c.port(u, id).map(port_view))
+    cx.read_by_id(&id, "Port", "port", |c, u, id| c.port(u, id).map(port_view))
 }
 
 async fn create_port(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {

@@ -14,7 +14,7 @@ use crate::routes::ctx::Ctx;
 use crate::routes::extract::{JsonBody, ListView, PathBody};
 use crate::routes::fields::{envelope, opt_str, required_u64, string_map};
 use crate::routes::paths;
-use crate::routes::render::{iso, json, links, progress};
+use crate::routes::render::{image_progress, iso, json, links};
 use crate::routes::table::{VOLUME, get, post};
 use crate::state::AppState;
 
@@ -44,11 +44,7 @@ pub fn snapshot_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
         ImageStatus::Error => "ERROR",
         ImageStatus::Deleted => "DELETED",
     };
-    let progress = match (img.status, img.due) {
-        (ImageStatus::Saving, Some(due)) => progress(c.now, img.created, due),
-        (ImageStatus::Active, _) => 100,
-        _ => 0,
-    };
+    let progress = image_progress(c.now, img);
     json!({
         "id": img.id,
         "display_name": img.name,

@@ -10,7 +10,6 @@ use crate::backend::lookup::not_found;
 use crate::backend::seed::VolumeType;
 use crate::error::ApiResult;
 use crate::routes::ctx::Ctx;
-use crate::routes::fields::parse_id;
 use crate::routes::render::json;
 use crate::routes::table::{VOLUME, get};
 use crate::state::AppState;
@@ -30,8 +29,7 @@ async fn list_types(cx: Ctx) -> Response {
 }
 
 async fn get_type(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = parse_id(&id, "Volume type")?;
-    cx.read_one("volume_type", |c, _| {
+    cx.read_by_id(&id, "Volume type", "volume_type", |c, _, id| {
         c.volume_type(id)
             .map(type_view)
             .ok_or_else(|| not_found("Volume type", id))

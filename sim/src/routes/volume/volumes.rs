@@ -71,8 +71,7 @@ async fn list_volumes(cx: Ctx, Since(since): Since, view: ListView) -> ApiResult
 }
 
 async fn get_volume(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = parse_id(&id, "Volume")?;
-    cx.read_one("volume", |c, u| {
+    cx.read_by_id(&id, "Volume", "volume", |c, u, id| {
         c.volume(u, id).map(|v| volume_view(v, &cx.base, true))
     })
 }

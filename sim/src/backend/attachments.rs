@@ -2,7 +2,7 @@
 //! servers and unplugging them. The rules a volume must meet to be plugged in are here
 //! too, because creating a volume straight onto a server obeys the same ones.
 
-use super::model::{TaskKind, Volume, VolumeStatus};
+use super::model::{Server, TaskKind, Volume, VolumeStatus};
 use super::seed::{MAX_DISKS, VolumeType};
 use super::world::Core;
 use crate::error::{ApiError, ApiResult};
@@ -53,25 +53,40 @@ impl Core {
             .map_or(0, |i| i + 1))
     }
 
-    /// A volume of the user named in an attachment request: unknown is 400, not 404,
-    /// because the URL's resource is the server.
-    fn volume_to_plug(&self, user: &str, volume_id: u64) -> ApiResult<Volume> {
-        self.volume(user, volume_id)
+    /// The server (404) that may take `action` now, and the volume of the user named in
+    /// the attachment request: unknown is 400, not 404, because the URL's resource is
+    /// the server.
+    fn plug(
+        &self,
+        user: &str,
+        server_id: u64,
+        volume_id: u64,
+        action: &str,
+    ) -> ApiResult<(Server, Volume)> {
+        let s = self.server(user, server_id)?.clone();
+        self.validate_action(&s, action)?;
+        let v = self
+            .volume(user, volume_id)
             .cloned()
-            .map_err(|_| ApiError::bad(format!("Volume {volume_id} not found")))
+            .map_err(|_| ApiError::bad(format!("Volume {volume_id} not found")))?;
+        Ok((s, v))
+    }
+
+    /// 400 unless the volume is in `status`, for a request that wanted to `verb` it.
+    fn expect_volume_status(v: &Volume, status: VolumeStatus, verb: &str) -> ApiResult<()> {
+        if v.status != status {
+            return Err(ApiError::bad(format!(
+                "Cannot {verb} volume while volume is in '{}' status.",
+                v.status.as_str()
+            )));
+        }
+        Ok(())
     }
 
     /// Attaches an available volume to a server (`os-volume_attachments`).
     pub fn attach_volume(&mut self, user: &str, server_id: u64, volume_id: u64) -> ApiResult<()> {
-        let s = self.server(user, server_id)?.clone();
-        self.validate_action(&s, "ATTACH_VOLUME")?;
-        let v = self.volume_to_plug(user, volume_id)?;
-        if v.status != VolumeStatus::Available {
-            return Err(ApiError::bad(format!(
-                "Cannot attach volume while volume is in '{}' status.",
-                v.status.as_str()
-            )));
-        }
+        let (s, v) = self.plug(user, server_id, volume_id, "ATTACH_VOLUME")?;
+        Self::expect_volume_status(&v, VolumeStatus::Available, "attach")?;
         let vt = self
             .volume_type(v.volume_type)
             .cloned()
@@ -95,9 +110,7 @@ impl Core {
 
     /// Detaches a non-root volume.
     pub fn detach_volume(&mut self, user: &str, server_id: u64, volume_id: u64) -> ApiResult<()> {
-        let s = self.server(user, server_id)?.clone();
-        self.validate_action(&s, "DETACH_VOLUME")?;
-        let v = self.volume_to_plug(user, volume_id)?;
+        let (_, v) = self.plug(user, server_id, volume_id, "DETACH_VOLUME")?;
         if v.server_id != Some(server_id) {
             return Err(ApiError::bad(format!(
                 "Volume {volume_id} is not attached to server {server_id}"
@@ -106,12 +119,7 @@ impl Core {
         if v.index == Some(0) {
             return Err(ApiError::bad("Cannot detach the root volume of a server"));
         }
-        if v.status != VolumeStatus::InUse {
-            return Err(ApiError::bad(format!(
-                "Cannot detach volume while volume is in '{}' status.",
-                v.status.as_str()
-            )));
-        }
+        Self::expect_volume_status(&v, VolumeStatus::InUse, "detach")?;
         let detachable = self
             .volume_type(v.volume_type)
             .is_some_and(|t| t.detachable);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::lookup::{find, find_mut, listed};
 use super::model::{Image, ImageStatus, Time};
-use super::world::Core;
+use super::world::{Core, set_given};
 use crate::error::{ApiError, ApiResult};
 
 /// A parsed Plankton registration (`POST /images/` headers).
@@ -123,15 +123,9 @@ impl Core {
     ) -> ApiResult<()> {
         let now = self.now;
         let img = self.owned_image_mut(user, id)?;
-        if let Some(n) = name {
-            img.name = n;
-        }
-        if let Some(p) = is_public {
-            img.is_public = p;
-        }
-        if let Some(props) = properties {
-            img.properties = props;
-        }
+        set_given(&mut img.name, name);
+        set_given(&mut img.is_public, is_public);
+        set_given(&mut img.properties, properties);
         img.updated = now;
         Ok(())
     }

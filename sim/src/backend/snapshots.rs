@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::lookup::find;
 use super::model::{Image, ImageStatus, SnapshotInfo, Volume, VolumeStatus};
-use super::world::Core;
+use super::world::{Core, set_given};
 use crate::error::{ApiError, ApiResult};
 
 const GIB: u64 = 1024 * 1024 * 1024;
@@ -137,9 +137,7 @@ impl Core {
         self.snapshot(user, id)?;
         let now = self.now;
         if let Some(img) = self.state.images.get_mut(id) {
-            if let Some(n) = name {
-                img.name = n;
-            }
+            set_given(&mut img.name, name);
             if let (Some(d), Some(info)) = (description, img.snapshot.as_mut()) {
                 info.description = d;
             }

@@ -147,24 +147,12 @@ fn action_ladder_messages() {
 fn resize_needs_stopped_same_disk_same_type() {
     let mut c = core();
     let id = active_server(&mut c, VLMC);
-    let bigger = c
-        .flavors
-        .iter()
-        .find(|f| f.name == "C2R2048D10ext_vlmc")
-        .unwrap()
-        .id;
-    let other_disk = c
-        .flavors
-        .iter()
-        .find(|f| f.name == "C2R2048D20ext_vlmc")
-        .unwrap()
-        .id;
-    let other_type = c
-        .flavors
-        .iter()
-        .find(|f| f.name == "C2R2048D10drbd")
-        .unwrap()
-        .id;
+    let flavor = |name: &str| c.flavors.iter().find(|f| f.name == name).unwrap().id;
+    let (bigger, other_disk, other_type) = (
+        flavor("C2R2048D10ext_vlmc"),
+        flavor("C2R2048D20ext_vlmc"),
+        flavor("C2R2048D10drbd"),
+    );
     assert!(matches!(
         c.server_action(U, id, Action::Resize(bigger)),
         Err(ApiError::BadRequest(_))

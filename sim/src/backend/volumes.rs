@@ -8,7 +8,7 @@ use super::lookup::{find, listed};
 use super::model::{TaskKind, Time, Volume, VolumeStatus};
 use super::quota::Usage;
 use super::seed::VolumeType;
-use super::world::Core;
+use super::world::{Core, set_given};
 use crate::error::{ApiError, ApiResult};
 
 /// Largest volume `POST /volumes` creates, in GiB.
@@ -189,15 +189,9 @@ impl Core {
             if v.status == VolumeStatus::Deleted {
                 return Err(ApiError::bad(format!("Volume {id} has been deleted.")));
             }
-            if let Some(n) = name {
-                v.name = n;
-            }
-            if let Some(d) = description {
-                v.description = d;
-            }
-            if let Some(d) = delete_on_termination {
-                v.delete_on_termination = d;
-            }
+            set_given(&mut v.name, name);
+            set_given(&mut v.description, description);
+            set_given(&mut v.delete_on_termination, delete_on_termination);
             v.updated = now;
         }
         Ok(())

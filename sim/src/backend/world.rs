@@ -45,6 +45,13 @@ pub struct Core {
     pub generation: u64,
 }
 
+/// The field of an update: `value` when the request gives one, else as it was.
+pub fn set_given<T>(field: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *field = v;
+    }
+}
+
 /// Converts a [`Duration`] to a chrono delta (saturating).
 pub fn delta(d: Duration) -> chrono::TimeDelta {
     chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::{ListView, PathBody};
 use crate::routes::fields::query_param;
-use crate::routes::render::{iso, json};
+use crate::routes::render::{image_status, iso, json};
 use crate::routes::table::{IMAGE, get, put};
 use crate::state::AppState;
 
@@ -41,12 +41,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn status(img: &Image) -> &'static str {
-    match img.status {
-        ImageStatus::Saving => "SAVING",
-        ImageStatus::Active => "AVAILABLE",
-        ImageStatus::Error => "ERROR",
-        ImageStatus::Deleted => "DELETED",
-    }
+    image_status(img, "SAVING", "AVAILABLE")
 }
 
 /// The Plankton record of an image.

@@ -88,6 +88,17 @@ pub fn links(base: &str, prefix: &str, kind: &str, id: &dyn std::fmt::Display) -
     ]
 }
 
+/// An image's status as a service spells it: each names saving and active its own way
+/// (`SAVING`/`CREATING`, `ACTIVE`/`AVAILABLE`), and error and deletion alike.
+pub fn image_status(img: &Image, saving: &'static str, active: &'static str) -> &'static str {
+    match img.status {
+        ImageStatus::Saving => saving,
+        ImageStatus::Active => active,
+        ImageStatus::Error => "ERROR",
+        ImageStatus::Deleted => "DELETED",
+    }
+}
+
 /// How far an image (or snapshot) is saved: by the clock while saving, 100 once
 /// active, else 0.
 pub fn image_progress(now: Time, img: &Image) -> u8 {

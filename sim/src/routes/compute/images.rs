@@ -13,7 +13,7 @@ use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::ListView;
 use crate::routes::image::delete_image;
 use crate::routes::paths;
-use crate::routes::render::{image_progress, iso, links, list_or_not_modified};
+use crate::routes::render::{image_progress, image_status, iso, links, list_or_not_modified};
 use crate::routes::table::{COMPUTE, get};
 use crate::state::AppState;
 
@@ -31,12 +31,7 @@ pub fn routes() -> Router<AppState> {
 pub fn image_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
     let mut v = json!({"id": img.id, "name": img.name, "links": links(base, paths::COMPUTE, "images", &img.id)});
     if detail {
-        let status = match img.status {
-            ImageStatus::Saving => "SAVING",
-            ImageStatus::Active => "ACTIVE",
-            ImageStatus::Error => "ERROR",
-            ImageStatus::Deleted => "DELETED",
-        };
+        let status = image_status(img, "SAVING", "ACTIVE");
         let progress = image_progress(c.now, img);
         let m = v.as_object_mut().expect("object literal");
         m.insert("status".into(), json!(status));

@@ -7,14 +7,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::backend::model::{Image, ImageStatus};
+use crate::backend::model::Image;
 use crate::backend::world::Core;
 use crate::error::ApiResult;
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::{JsonBody, ListView, PathBody};
 use crate::routes::fields::{envelope, opt_str, required_u64, string_map};
 use crate::routes::paths;
-use crate::routes::render::{image_progress, iso, json, links};
+use crate::routes::render::{image_progress, image_status, iso, json, links};
 use crate::routes::table::{VOLUME, get, post};
 use crate::state::AppState;
 
@@ -38,12 +38,7 @@ pub fn snapshot_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
     if !detail {
         return json!({"id": img.id, "display_name": img.name, "links": links});
     }
-    let status = match img.status {
-        ImageStatus::Saving => "CREATING",
-        ImageStatus::Active => "AVAILABLE",
-        ImageStatus::Error => "ERROR",
-        ImageStatus::Deleted => "DELETED",
-    };
+    let status = image_status(img, "CREATING", "AVAILABLE");
     let progress = image_progress(c.now, img);
     json!({
         "id": img.id,

@@ -1,7 +1,7 @@
 //! Floating IPs: public addresses a user reserves (quota `cyclades.floating_ip`) and
 //! attaches to a server as an extra NIC on the pool network.
 
-use super::lookup::{find, listed};
+use super::lookup::{Listing, find};
 use super::model::{FloatingIp, Time};
 use super::ports::PlannedNic;
 use super::quota::Usage;
@@ -61,11 +61,8 @@ impl Core {
         &'a self,
         user: &'a str,
         since: Option<Time>,
-    ) -> impl Iterator<Item = &'a FloatingIp> + 'a {
-        self.state
-            .floating_ips
-            .values()
-            .filter(move |f| f.user_id == user && listed(*f, since))
+    ) -> Listing<'a, FloatingIp> {
+        Listing::new(&self.state.floating_ips, user, since, |f, u| f.user_id == u)
     }
 
     /// A floating IP of the user, else 404.

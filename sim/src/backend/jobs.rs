@@ -64,38 +64,32 @@ impl Core {
 
     /// Snapshots being saved become ACTIVE.
     fn complete_image_jobs(&mut self, now: Time) -> bool {
-        let mut changed = false;
-        for img in self.state.images.values_mut() {
-            if let Some(due) = img.due
-                && due <= now
-            {
-                img.due = None;
+        complete_due(
+            self.state.images.values_mut(),
+            now,
+            |i| &mut i.due,
+            |img, due| {
                 if img.status == ImageStatus::Saving {
                     img.status = ImageStatus::Active;
                 }
                 img.updated = due;
-                changed = true;
-            }
-        }
-        changed
+            },
+        )
     }
 
     /// Ports being built become ACTIVE.
     fn complete_port_jobs(&mut self, now: Time) -> bool {
-        let mut changed = false;
-        for p in self.state.ports.values_mut() {
-            if let Some(due) = p.due
-                && due <= now
-            {
-                p.due = None;
+        complete_due(
+            self.state.ports.values_mut(),
+            now,
+            |p| &mut p.due,
+            |p, due| {
                 if p.status == "BUILD" {
                     p.status = "ACTIVE".into();
                 }
                 p.updated = due;
-                changed = true;
-            }
-        }
-        changed
+            },
+        )
     }
 
     fn complete_server_task(&mut self, id: u64) {
@@ -196,4 +190,25 @@ impl Core {
             }
         }
     }
+}
+
+/// Clears the job of every record whose `due` time is at or before `now` and lets
+/// `finish` move it on (given the due time); whether any was.
+fn complete_due<'a, T: 'a>(
+    records: impl Iterator<Item = &'a mut T>,
+    now: Time,
+    due: fn(&mut T) -> &mut Option<Time>,
+    finish: impl Fn(&mut T, Time),
+) -> bool {
+    let mut changed = false;
+    for r in records {
+        if let Some(at) = *due(r)
+            && at <= now
+        {
+            *due(r) = None;
+            finish(r, at);
+            changed = true;
+        }
+    }
+    changed
 }

@@ -64,6 +64,40 @@ pub fn listed(r: &impl Listed, since: Option<Time>) -> bool {
     }
 }
 
+/// The records of one user that a list shows (see [`listed`]), in id order.
+pub struct Listing<'a, T> {
+    records: std::collections::btree_map::Values<'a, u64, T>,
+    user: &'a str,
+    since: Option<Time>,
+    mine: fn(&T, &str) -> bool,
+}
+
+impl<'a, T> Listing<'a, T> {
+    /// The records of `map` that `mine` says belong to `user`, filtered by [`listed`].
+    pub fn new(
+        map: &'a BTreeMap<u64, T>,
+        user: &'a str,
+        since: Option<Time>,
+        mine: fn(&T, &str) -> bool,
+    ) -> Self {
+        Listing {
+            records: map.values(),
+            user,
+            since,
+            mine,
+        }
+    }
+}
+
+impl<'a, T: Listed> Iterator for Listing<'a, T> {
+    type Item = &'a T;
+
+    fn next(&mut self) -> Option<&'a T> {
+        let (user, since, mine) = (self.user, self.since, self.mine);
+        self.records.find(|r| mine(r, user) && listed(*r, since))
+    }
+}
+
 /// Every listed record keeps an `updated` field; they differ only in how they say "gone".
 macro_rules! listed {
     ($($record:ty => $gone:expr;)*) => {$(

@@ -2,7 +2,7 @@
 //! operation climbs first, rename, delete and the pending-task bookkeeping. Creation is
 //! in [`super::server_create`], actions in [`super::server_actions`].
 
-use super::lookup::{find, find_mut, listed};
+use super::lookup::{Listing, find, find_mut};
 use super::model::{Server, Task, TaskKind, Time, VolumeStatus};
 use super::world::Core;
 use crate::error::{ApiError, ApiResult};
@@ -79,15 +79,8 @@ impl Core {
     }
 
     /// Servers of `user` for lists: non-deleted, or changed since `since` (deleted included).
-    pub fn servers_of<'a>(
-        &'a self,
-        user: &'a str,
-        since: Option<Time>,
-    ) -> impl Iterator<Item = &'a Server> + 'a {
-        self.state
-            .servers
-            .values()
-            .filter(move |s| s.user_id == user && listed(*s, since))
+    pub fn servers_of<'a>(&'a self, user: &'a str, since: Option<Time>) -> Listing<'a, Server> {
+        Listing::new(&self.state.servers, user, since, |s, u| s.user_id == u)
     }
 
     /// `PUT /servers/<id>` rename.

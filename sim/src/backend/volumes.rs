@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::attachments::{check_detachable, check_same_template};
-use super::lookup::{find, listed};
+use super::lookup::{Listing, find};
 use super::model::{TaskKind, Time, Volume, VolumeStatus};
 use super::quota::Usage;
 use super::seed::VolumeType;
@@ -51,15 +51,8 @@ impl Core {
     }
 
     /// Volumes of a user for lists; with `since`, changed since (deleted included).
-    pub fn volumes_of<'a>(
-        &'a self,
-        user: &'a str,
-        since: Option<Time>,
-    ) -> impl Iterator<Item = &'a Volume> + 'a {
-        self.state
-            .volumes
-            .values()
-            .filter(move |v| v.user_id == user && listed(*v, since))
+    pub fn volumes_of<'a>(&'a self, user: &'a str, since: Option<Time>) -> Listing<'a, Volume> {
+        Listing::new(&self.state.volumes, user, since, |v, u| v.user_id == u)
     }
 
     /// `POST /volumes`.

@@ -26,7 +26,7 @@ pub struct SimConfig {
     pub state_file: Option<PathBuf>,
     /// Durations of the asynchronous transitions.
     pub timings: Timings,
-    /// Known users; the first one is "the" user of [`crate::RunningSim::token`].
+    /// Known users; the first one is "the" user of `RunningSim::token`.
     pub users: Vec<SimUser>,
     /// Quota limits applied to every project that has no explicit override.
     pub quotas: QuotaLimits,

@@ -1,25 +1,20 @@
 //! Seeded fault injection: 503s, latency, dropped connections, replies lost after the
 //! request took effect, and malformed bodies — globally or per endpoint.
 //!
-//! Dropping a connection needs the cooperation of the accept loop: it puts a
-//! [`ConnKill`] into every request's extensions, and closing the socket is done by the
-//! loop when the handler fires it. Without one (in-process `oneshot` tests) those two
-//! kinds degrade to a 503.
+//! This module decides; the middleware that applies the decision is
+//! `routes::layers::inject_faults`. Dropping a connection needs the cooperation of the
+//! accept loop: it puts a [`ConnKill`] into every request's extensions, and closing the
+//! socket is done by the loop when the middleware fires it. Without one (in-process
+//! `oneshot` tests) those two kinds degrade to a 503.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::config::{FaultConfig, FaultRule};
-use crate::error::ApiError;
-use crate::routes::{AppState, normalize};
 
 /// Closes the current connection without a response when fired.
 #[derive(Clone, Debug, Default)]
@@ -67,21 +62,17 @@ impl FaultInjector {
 
     /// Replaces the configuration (the generator keeps its sequence).
     pub fn set(&self, config: FaultConfig) {
-        if let Ok(mut c) = self.config.lock() {
-            *c = config;
-        }
+        *self.config.lock() = config;
     }
 
     /// Re-seeds the generator.
     pub fn reseed(&self, seed: u64) {
-        if let Ok(mut r) = self.rng.lock() {
-            *r = StdRng::seed_from_u64(seed);
-        }
+        *self.rng.lock() = StdRng::seed_from_u64(seed);
     }
 
     /// The current configuration.
     pub fn get(&self) -> FaultConfig {
-        self.config.lock().map(|c| c.clone()).unwrap_or_default()
+        self.config.lock().clone()
     }
 
     /// How many faults were injected so far.
@@ -101,16 +92,11 @@ impl FaultInjector {
 
     /// Decides the fate of one request.
     pub fn decide(&self, key: &str) -> (Duration, FaultKind) {
-        let rule = match self.config.lock() {
-            Ok(c) => Self::rule_for(&c, key),
-            Err(_) => return (Duration::ZERO, FaultKind::None),
-        };
+        let rule = Self::rule_for(&self.config.lock(), key);
         if rule.is_noop() {
             return (Duration::ZERO, FaultKind::None);
         }
-        let Ok(mut rng) = self.rng.lock() else {
-            return (Duration::ZERO, FaultKind::None);
-        };
+        let mut rng = self.rng.lock();
         let jitter = if rule.jitter_ms > 0 {
             rng.random_range(0..=rule.jitter_ms)
         } else {
@@ -137,60 +123,6 @@ impl FaultInjector {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         (delay, kind)
-    }
-}
-
-fn unavailable() -> Response {
-    ApiError::ServiceUnavailable("Service Unavailable (injected fault)".into()).into_response()
-}
-
-/// Middleware applying the injector to Synnefo routes (never to `/_sim`).
-pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let key = normalize(req.method().as_str(), req.uri().path());
-    let (delay, kind) = state.faults.decide(&key);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    let kill = req.extensions().get::<ConnKill>().cloned();
-    match kind {
-        FaultKind::None => next.run(req).await,
-        FaultKind::Unavailable => unavailable(),
-        FaultKind::Drop => match kill {
-            Some(k) => {
-                k.fire();
-                std::future::pending().await
-            }
-            None => unavailable(),
-        },
-        FaultKind::LostReply => {
-            let resp = next.run(req).await;
-            drop(resp);
-            match kill {
-                Some(k) => {
-                    k.fire();
-                    std::future::pending().await
-                }
-                None => unavailable(),
-            }
-        }
-        FaultKind::Malformed => {
-            let resp = next.run(req).await;
-            let (mut parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX)
-                .await
-                .unwrap_or_default();
-            let cut = if bytes.len() > 1 {
-                bytes.slice(..bytes.len() / 2)
-            } else {
-                axum::body::Bytes::from_static(b"{\"")
-            };
-            parts.headers.remove(header::CONTENT_LENGTH);
-            parts.headers.insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static("application/json; charset=UTF-8"),
-            );
-            Response::from_parts(parts, Body::from(cut))
-        }
     }
 }
 

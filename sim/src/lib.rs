@@ -7,7 +7,10 @@
 //! process continues correctly in the next.
 //!
 //! The crate is split like moto: [`backend`] holds the state and the rules and knows
-//! nothing of HTTP; [`routes`] parses, calls the backend and serializes.
+//! nothing of HTTP; [`routes`] parses, calls the backend and serializes. Both have one
+//! module per resource (servers, volumes, ports, …). Below them sit [`state`] (what
+//! handlers share), [`metrics`], [`faults`] (seeded fault decisions), [`error`] and
+//! [`config`]; [`serve`] is the accept loop.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -31,9 +34,10 @@ pub mod backend;
 pub mod config;
 pub mod error;
 pub mod faults;
-pub mod persist;
+pub mod metrics;
 pub mod routes;
 pub mod serve;
+pub mod state;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -49,7 +53,9 @@ pub use config::{
 };
 pub use error::ApiError;
 pub use faults::FaultInjector;
-pub use routes::{AppState, Metrics, app};
+pub use metrics::Metrics;
+pub use routes::app;
+pub use state::AppState;
 
 /// Builds the shared state for [`app`] from a configuration (no listener involved): for
 /// in-process `oneshot` tests.

@@ -1,6 +1,6 @@
 //! Identity (Astakos): token lookup and the `tokens` request rules.
 
-use super::Core;
+use super::world::Core;
 use crate::config::SimUser;
 use crate::error::{ApiError, ApiResult};
 

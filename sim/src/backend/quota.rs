@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Core;
 use super::model::{ServerStatus, TaskKind, VolumeStatus};
+use super::world::Core;
 use crate::config::QuotaLimits;
 use crate::error::{ApiError, ApiResult};
 

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use super::Core;
-use super::compute::{Action, BlockDevice, CreateServer, NicSpec};
 use super::model::{ImageStatus, ServerStatus, VolumeStatus};
 use super::seed::{self, UBUNTU_IMAGE_ID};
-use super::volume::CreateVolume;
+use super::server_actions::Action;
+use super::server_create::{BlockDevice, CreateServer, NicSpec};
+use super::volumes::CreateVolume;
+use super::world::Core;
 use crate::config::{QuotaLimits, SimConfig, Timings};
 use crate::error::ApiError;
 
@@ -73,7 +74,7 @@ fn flavor_catalog_is_the_documented_grid() {
 fn build_goes_active_after_the_build_time_with_nics_and_volumes() {
     let mut c = core();
     let (id, pass) = c.create_server(U, req("vm", VLMC)).unwrap();
-    assert!(super::compute::strong_password(&pass));
+    assert!(super::server_actions::strong_password(&pass));
     let s = c.server(U, id).unwrap();
     assert_eq!(s.status, ServerStatus::Build);
     assert_eq!(s.ports.len(), 2);
@@ -146,24 +147,12 @@ fn action_ladder_messages() {
 fn resize_needs_stopped_same_disk_same_type() {
     let mut c = core();
     let id = active_server(&mut c, VLMC);
-    let bigger = c
-        .flavors
-        .iter()
-        .find(|f| f.name == "C2R2048D10ext_vlmc")
-        .unwrap()
-        .id;
-    let other_disk = c
-        .flavors
-        .iter()
-        .find(|f| f.name == "C2R2048D20ext_vlmc")
-        .unwrap()
-        .id;
-    let other_type = c
-        .flavors
-        .iter()
-        .find(|f| f.name == "C2R2048D10drbd")
-        .unwrap()
-        .id;
+    let flavor = |name: &str| c.flavors.iter().find(|f| f.name == name).unwrap().id;
+    let (bigger, other_disk, other_type) = (
+        flavor("C2R2048D10ext_vlmc"),
+        flavor("C2R2048D20ext_vlmc"),
+        flavor("C2R2048D10drbd"),
+    );
     assert!(matches!(
         c.server_action(U, id, Action::Resize(bigger)),
         Err(ApiError::BadRequest(_))

@@ -9,8 +9,8 @@ use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use crate::config::{FaultConfig, QuotaLimits, SimUser, Timings};
+use crate::state::AppState;
 
 /// Admin routes (nested under `/_sim`).
 pub fn routes() -> Router<AppState> {
@@ -42,15 +42,27 @@ fn bad(e: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| e.to_string())
+/// Parses the body as `T` and hands it to `apply`; 400 `{"error": …}` when it does not
+/// parse, so a bad admin call changes nothing.
+fn with_body<T: for<'de> Deserialize<'de>>(
+    body: &[u8],
+    apply: impl FnOnce(T) -> Response,
+) -> Response {
+    match serde_json::from_slice(body) {
+        Ok(v) => apply(v),
+        Err(e) => bad(e),
+    }
+}
+
+fn done() -> Response {
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn reset(State(st): State<AppState>) -> Response {
     match st.backend.reset() {
         Ok(()) => {
             st.metrics.reset();
-            StatusCode::NO_CONTENT.into_response()
+            done()
         }
         Err(e) => bad(format!("{e:#}")),
     }
@@ -61,13 +73,10 @@ async fn get_timings(State(st): State<AppState>) -> Response {
 }
 
 async fn set_timings(State(st): State<AppState>, body: axum::body::Bytes) -> Response {
-    match parse::<Timings>(&body) {
-        Ok(t) => {
-            st.backend.set_timings(t);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(e) => bad(e),
-    }
+    with_body(&body, |t: Timings| {
+        st.backend.set_timings(t);
+        done()
+    })
 }
 
 async fn get_faults(State(st): State<AppState>) -> Response {
@@ -75,19 +84,16 @@ async fn get_faults(State(st): State<AppState>) -> Response {
 }
 
 async fn set_faults(State(st): State<AppState>, body: axum::body::Bytes) -> Response {
-    match parse::<FaultConfig>(&body) {
-        Ok(f) => {
-            if f.fail_builds > 0 {
-                st.backend.fail_next_builds(f.fail_builds);
-            }
-            for n in &f.fail_build_names {
-                st.backend.fail_builds_named(n.clone());
-            }
-            st.faults.set(f);
-            StatusCode::NO_CONTENT.into_response()
+    with_body(&body, |f: FaultConfig| {
+        if f.fail_builds > 0 {
+            st.backend.fail_next_builds(f.fail_builds);
         }
-        Err(e) => bad(e),
-    }
+        for n in &f.fail_build_names {
+            st.backend.fail_builds_named(n.clone());
+        }
+        st.faults.set(f);
+        done()
+    })
 }
 
 #[derive(Deserialize)]
@@ -99,26 +105,20 @@ struct FailBuilds {
 }
 
 async fn fail_builds(State(st): State<AppState>, body: axum::body::Bytes) -> Response {
-    match parse::<FailBuilds>(&body) {
-        Ok(f) => {
-            st.backend.fail_next_builds(f.count);
-            for n in f.names {
-                st.backend.fail_builds_named(n);
-            }
-            StatusCode::NO_CONTENT.into_response()
+    with_body(&body, |f: FailBuilds| {
+        st.backend.fail_next_builds(f.count);
+        for n in f.names {
+            st.backend.fail_builds_named(n);
         }
-        Err(e) => bad(e),
-    }
+        done()
+    })
 }
 
 async fn set_default_quota(State(st): State<AppState>, body: axum::body::Bytes) -> Response {
-    match parse::<QuotaLimits>(&body) {
-        Ok(q) => {
-            st.backend.set_default_quota(q);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(e) => bad(e),
-    }
+    with_body(&body, |q: QuotaLimits| {
+        st.backend.set_default_quota(q);
+        done()
+    })
 }
 
 async fn set_project_quota(
@@ -126,13 +126,10 @@ async fn set_project_quota(
     Path(project): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    match parse::<QuotaLimits>(&body) {
-        Ok(q) => {
-            st.backend.set_project_quota(project, q);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(e) => bad(e),
-    }
+    with_body(&body, |q: QuotaLimits| {
+        st.backend.set_project_quota(project, q);
+        done()
+    })
 }
 
 async fn list_users(State(st): State<AppState>) -> Response {
@@ -140,13 +137,10 @@ async fn list_users(State(st): State<AppState>) -> Response {
 }
 
 async fn add_user(State(st): State<AppState>, body: axum::body::Bytes) -> Response {
-    match parse::<SimUser>(&body) {
-        Ok(u) => {
-            st.backend.add_user(u.clone());
-            (StatusCode::CREATED, axum::Json(u)).into_response()
-        }
-        Err(e) => bad(e),
-    }
+    with_body(&body, |u: SimUser| {
+        st.backend.add_user(u.clone());
+        (StatusCode::CREATED, axum::Json(u)).into_response()
+    })
 }
 
 async fn dump_state(State(st): State<AppState>) -> Response {
@@ -160,5 +154,5 @@ async fn requests(State(st): State<AppState>) -> Response {
 
 async fn complete(State(st): State<AppState>) -> Response {
     st.backend.complete_all_jobs();
-    StatusCode::NO_CONTENT.into_response()
+    done()
 }

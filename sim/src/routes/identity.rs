@@ -5,25 +5,22 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::{AppState, Auth, iso, not_allowed};
 use crate::backend::identity::Credentials;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::extract::Auth;
+use crate::routes::render::{iso, json};
+use crate::routes::table::{ROOT, get, post};
+use crate::state::AppState;
 
 /// Identity and account routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/identity/v2.0/tokens",
-            post(tokens).fallback(not_allowed("POST")),
-        )
-        .route(
-            "/account/v1.0/quotas",
-            get(quotas).fallback(not_allowed("GET")),
-        )
+    ROOT.table([
+        ("/identity/v2.0/tokens", post(tokens)),
+        ("/account/v1.0/quotas", get(quotas)),
+    ])
 }
 
 /// The service catalog, pointing every service at this simulator.
@@ -129,7 +126,7 @@ async fn tokens(
 ) -> ApiResult<Response> {
     let base = state.base_url_for(&headers);
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(super::json(
+        return Ok(json(
             StatusCode::OK,
             &json!({"access": {"serviceCatalog": catalog(&base)}}),
         ));
@@ -139,7 +136,7 @@ async fn tokens(
     let creds = credentials(&value)?;
     let user = state.backend.read(|c| c.issue_token(&creds))?;
     let expires = Utc::now() + chrono::TimeDelta::days(30);
-    Ok(super::json(
+    Ok(json(
         StatusCode::OK,
         &json!({"access": {
             "token": {
@@ -161,5 +158,5 @@ async fn tokens(
 
 async fn quotas(State(state): State<AppState>, Auth(user): Auth) -> Response {
     let q = state.backend.read(|c| c.quotas_of(&user.uuid));
-    super::json(StatusCode::OK, &q)
+    json(StatusCode::OK, &q)
 }

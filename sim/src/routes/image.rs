@@ -4,66 +4,44 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{AppState, Auth, JsonBody, empty, iso, not_allowed_empty, query_param};
-use crate::backend::image::RegisterImage;
+use crate::backend::images::RegisterImage;
 use crate::backend::model::{Image, ImageStatus};
 use crate::error::{ApiError, ApiResult};
-
-const P: &str = "/image/v1.0";
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::{ListView, PathBody};
+use crate::routes::fields::query_param;
+use crate::routes::render::{image_status, iso, json};
+use crate::routes::table::{IMAGE, get, put};
+use crate::state::AppState;
 
 /// Plankton routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{P}/images/"),
-            get(list_images)
-                .post(register)
-                .fallback(not_allowed_empty("GET, POST")),
-        )
-        .route(
-            &format!("{P}/images"),
-            get(list_images)
-                .post(register)
-                .fallback(not_allowed_empty("GET, POST")),
-        )
-        .route(
-            &format!("{P}/images/detail"),
-            get(list_images_detail).fallback(not_allowed_empty("GET")),
-        )
-        .route(
-            &format!("{P}/images/{{id}}"),
-            get(get_image)
-                .put(update_image)
-                .delete(delete_image)
-                .fallback(not_allowed_empty("GET, HEAD, PUT, DELETE")),
-        )
-        .route(
-            &format!("{P}/images/{{id}}/members"),
-            get(list_members)
-                .put(replace_members)
-                .fallback(not_allowed_empty("GET, PUT")),
-        )
-        .route(
-            &format!("{P}/images/{{id}}/members/{{member}}"),
-            axum::routing::put(add_member)
-                .delete(remove_member)
-                .fallback(not_allowed_empty("PUT, DELETE")),
-        )
+    IMAGE.table([
+        ("/images/", get(list_images).post(register)),
+        ("/images", get(list_images).post(register)),
+        ("/images/detail", get(list_images)),
+        (
+            "/images/{id}",
+            get(get_image).head().put(update_image).delete(delete_image),
+        ),
+        (
+            "/images/{id}/members",
+            get(list_members).put(replace_members),
+        ),
+        (
+            "/images/{id}/members/{member}",
+            put(add_member).delete(remove_member),
+        ),
+    ])
 }
 
 fn status(img: &Image) -> &'static str {
-    match img.status {
-        ImageStatus::Saving => "SAVING",
-        ImageStatus::Active => "AVAILABLE",
-        ImageStatus::Error => "ERROR",
-        ImageStatus::Deleted => "DELETED",
-    }
+    image_status(img, "SAVING", "AVAILABLE")
 }
 
 /// The Plankton record of an image.
@@ -133,25 +111,15 @@ fn image_headers(img: &Image) -> HeaderMap {
     h
 }
 
-fn with_headers(mut r: Response, h: HeaderMap) -> Response {
-    r.headers_mut().extend(h);
+/// Plankton answers with the record in the body and again as `X-Image-Meta-*` headers.
+fn image_reply(img: &Image) -> Response {
+    let mut r = json(StatusCode::OK, &json!({"image": image_view(img, true)}));
+    r.headers_mut().extend(image_headers(img));
     r
 }
 
-async fn list_images(st: State<AppState>, a: Auth, q: RawQuery) -> ApiResult<Response> {
-    list(st, a, q, false)
-}
-
-async fn list_images_detail(st: State<AppState>, a: Auth, q: RawQuery) -> ApiResult<Response> {
-    list(st, a, q, true)
-}
-
-fn list(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    RawQuery(q): RawQuery,
-    detail: bool,
-) -> ApiResult<Response> {
+/// `GET /images/` and `GET /images/detail`, with Plankton's filters and sorting.
+async fn list_images(cx: Ctx, RawQuery(q): RawQuery, view: ListView) -> ApiResult<Response> {
     let q = q.as_deref();
     let name = query_param(q, "name");
     let disk_format = query_param(q, "disk_format");
@@ -178,8 +146,8 @@ fn list(
     if sort_dir != "asc" && sort_dir != "desc" {
         return Err(ApiError::bad("Invalid sort_dir"));
     }
-    let mut imgs: Vec<Image> = st.backend.read(|c| {
-        c.images_of(&u.uuid, None)
+    let mut imgs: Vec<Image> = cx.read(|c, u| {
+        c.images_of(u, None)
             .filter(|i| name.as_ref().is_none_or(|n| &i.name == n))
             .filter(|i| disk_format.as_ref().is_none_or(|n| &i.disk_format == n))
             .filter(|i| {
@@ -210,8 +178,8 @@ fn list(
         };
         if sort_dir == "asc" { o } else { o.reverse() }
     });
-    let list: Vec<Value> = imgs.iter().map(|i| image_view(i, detail)).collect();
-    Ok(super::json(StatusCode::OK, &json!({"images": list})))
+    let list: Vec<Value> = imgs.iter().map(|i| image_view(i, view.detail)).collect();
+    Ok(json(StatusCode::OK, &json!({"images": list})))
 }
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
@@ -237,7 +205,7 @@ fn parse_bool(s: &str) -> ApiResult<bool> {
     }
 }
 
-async fn register(State(st): State<AppState>, Auth(u): Auth, h: HeaderMap) -> ApiResult<Response> {
+async fn register(cx: Ctx, h: HeaderMap) -> ApiResult<Response> {
     let req = RegisterImage {
         name: header(&h, "x-image-meta-name").unwrap_or_default(),
         location: header(&h, "x-image-meta-location")
@@ -251,80 +219,47 @@ async fn register(State(st): State<AppState>, Auth(u): Auth, h: HeaderMap) -> Ap
         size: header(&h, "x-image-meta-size").and_then(|s| s.parse().ok()),
         properties: properties(&h),
     };
-    let img = st.backend.write(|c| {
-        let id = c.register_image(&u.uuid, req)?;
-        c.image(&u.uuid, &id).cloned()
+    let img = cx.write(|c, u| {
+        let id = c.register_image(u, req)?;
+        c.image(u, &id).cloned()
     })?;
-    Ok(with_headers(
-        super::json(StatusCode::OK, &json!({"image": image_view(&img, true)})),
-        image_headers(&img),
-    ))
+    Ok(image_reply(&img))
 }
 
-async fn get_image(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let img = st.backend.read(|c| c.image(&u.uuid, &id).cloned())?;
-    Ok(with_headers(
-        super::json(StatusCode::OK, &json!({"image": image_view(&img, true)})),
-        image_headers(&img),
-    ))
+async fn get_image(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let img = cx.read(|c, u| c.image(u, &id).cloned())?;
+    Ok(image_reply(&img))
 }
 
-async fn update_image(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-    h: HeaderMap,
-) -> ApiResult<Response> {
+async fn update_image(cx: Ctx, Path(id): Path<String>, h: HeaderMap) -> ApiResult<Response> {
     let name = header(&h, "x-image-meta-name");
     let is_public = header(&h, "x-image-meta-is-public")
         .map(|s| parse_bool(&s))
         .transpose()?;
     let props = properties(&h);
     let props = (!props.is_empty()).then_some(props);
-    let img = st.backend.write(|c| {
-        c.update_image(&u.uuid, &id, name, is_public, props)?;
-        c.image(&u.uuid, &id).cloned()
+    let img = cx.write(|c, u| {
+        c.update_image(u, &id, name, is_public, props)?;
+        c.image(u, &id).cloned()
     })?;
-    Ok(with_headers(
-        super::json(StatusCode::OK, &json!({"image": image_view(&img, true)})),
-        image_headers(&img),
-    ))
+    Ok(image_reply(&img))
 }
 
-async fn delete_image(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    st.backend.write(|c| c.delete_image(&u.uuid, &id))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+/// Deletes an image (owner only); compute's `DELETE /images/<id>` is this same handler.
+pub(crate) async fn delete_image(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_image(u, &id))
 }
 
-async fn list_members(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let members = st
-        .backend
-        .read(|c| c.image(&u.uuid, &id).map(|i| i.members.clone()))?;
+async fn list_members(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let members = cx.read(|c, u| c.image(u, &id).map(|i| i.members.clone()))?;
     let list: Vec<Value> = members
         .iter()
         .map(|m| json!({"member_id": m, "can_share": false}))
         .collect();
-    Ok(super::json(StatusCode::OK, &json!({"members": list})))
+    Ok(json(StatusCode::OK, &json!({"members": list})))
 }
 
-async fn replace_members(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn replace_members(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
     let list = b
         .get("memberships")
         .and_then(Value::as_array)
@@ -337,27 +272,22 @@ async fn replace_members(
                 .ok_or_else(|| ApiError::bad("Malformed membership"))
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    st.backend
-        .write(|c| c.set_image_members(&u.uuid, &id, None, Some(list)))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| {
+        c.set_image_members(u, &id, None, Some(list))
+    })
 }
 
-async fn add_member(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path((id, m)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    st.backend
-        .write(|c| c.set_image_members(&u.uuid, &id, Some((&m, true)), None))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+/// `PUT` (`add`) or `DELETE` of one member.
+fn set_member(cx: Ctx, id: String, member: String, add: bool) -> ApiResult<Response> {
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| {
+        c.set_image_members(u, &id, Some((&member, add)), None)
+    })
 }
 
-async fn remove_member(
-    State(st): State<AppState>,
-    Auth(u): Auth,
-    Path((id, m)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    st.backend
-        .write(|c| c.set_image_members(&u.uuid, &id, Some((&m, false)), None))?;
-    Ok(empty(StatusCode::NO_CONTENT))
+async fn add_member(cx: Ctx, Path((id, m)): Path<(String, String)>) -> ApiResult<Response> {
+    set_member(cx, id, m, true)
+}
+
+async fn remove_member(cx: Ctx, Path((id, m)): Path<(String, String)>) -> ApiResult<Response> {
+    set_member(cx, id, m, false)
 }

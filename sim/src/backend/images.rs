@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::Core;
+use super::lookup::{find, find_mut, listed};
 use super::model::{Image, ImageStatus, Time};
+use super::world::{Core, set_given};
 use crate::error::{ApiError, ApiResult};
 
 /// A parsed Plankton registration (`POST /images/` headers).
@@ -36,11 +37,9 @@ impl Core {
 
     /// An image visible to the user (not deleted), else 404.
     pub fn image(&self, user: &str, id: &str) -> ApiResult<&Image> {
-        self.state
-            .images
-            .get(id)
-            .filter(|i| i.status != ImageStatus::Deleted && Self::visible(i, user))
-            .ok_or_else(|| ApiError::not_found(format!("Image {id} not found")))
+        find(&self.state.images, id, "Image", |i| {
+            i.status != ImageStatus::Deleted && Self::visible(i, user)
+        })
     }
 
     /// Images visible to the user; with `since`, changed since (deleted included).
@@ -49,26 +48,21 @@ impl Core {
         user: &'a str,
         since: Option<Time>,
     ) -> impl Iterator<Item = &'a Image> + 'a {
-        self.state.images.values().filter(move |i| {
-            Self::visible(i, user)
-                && match since {
-                    Some(t) => i.updated >= t,
-                    None => i.status != ImageStatus::Deleted,
-                }
-        })
+        self.state
+            .images
+            .values()
+            .filter(move |i| Self::visible(i, user) && listed(*i, since))
     }
 
-    fn owned_image_mut(&mut self, user: &str, id: &str) -> ApiResult<&mut Image> {
+    /// Only the owner changes an image; others who can see it get 403.
+    pub(super) fn owned_image_mut(&mut self, user: &str, id: &str) -> ApiResult<&mut Image> {
         let img = self.image(user, id)?;
         if img.owner != user {
             return Err(ApiError::Forbidden(format!(
                 "Image {id} is not owned by the user"
             )));
         }
-        self.state
-            .images
-            .get_mut(id)
-            .ok_or_else(|| ApiError::not_found(format!("Image {id} not found")))
+        find_mut(&mut self.state.images, id, "Image", |_| true)
     }
 
     /// `POST /image/v1.0/images/`: registers an image from a Pithos location.
@@ -129,46 +123,23 @@ impl Core {
     ) -> ApiResult<()> {
         let now = self.now;
         let img = self.owned_image_mut(user, id)?;
-        if let Some(n) = name {
-            img.name = n;
-        }
-        if let Some(p) = is_public {
-            img.is_public = p;
-        }
-        if let Some(props) = properties {
-            img.properties = props;
-        }
+        set_given(&mut img.name, name);
+        set_given(&mut img.is_public, is_public);
+        set_given(&mut img.properties, properties);
         img.updated = now;
         Ok(())
     }
 
-    /// Merges (or replaces) image properties (compute's `/images/<id>/metadata`).
-    pub fn update_image_metadata(
-        &mut self,
-        user: &str,
-        id: &str,
-        meta: BTreeMap<String, String>,
-        replace: bool,
-    ) -> ApiResult<BTreeMap<String, String>> {
-        let now = self.now;
-        let img = self.owned_image_mut(user, id)?;
-        if replace {
-            img.properties.clear();
+    /// An image the user may boot from: public, owned or shared, and ACTIVE.
+    pub fn usable_image(&self, user: &str, id: &str) -> ApiResult<&Image> {
+        let img = self.image(user, id)?;
+        if img.status != ImageStatus::Active {
+            return Err(ApiError::bad(format!(
+                "Image {id} is not available (status {:?})",
+                img.status
+            )));
         }
-        img.properties.extend(meta);
-        img.updated = now;
-        Ok(img.properties.clone())
-    }
-
-    /// Deletes one image property.
-    pub fn delete_image_meta(&mut self, user: &str, id: &str, key: &str) -> ApiResult<()> {
-        let now = self.now;
-        let img = self.owned_image_mut(user, id)?;
-        img.properties
-            .remove(key)
-            .ok_or_else(|| ApiError::not_found("Metadata key not found."))?;
-        img.updated = now;
-        Ok(())
+        Ok(img)
     }
 
     /// Deletes an image (owner only).

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::backend::model::State;
+use super::model::State;
 
 /// Loads the state file. `Ok(None)` when it does not exist; an error when it exists but
 /// cannot be read or parsed (never a silent reset: it records real resources).

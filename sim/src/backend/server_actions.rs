@@ -1,0 +1,181 @@
+//! Server actions (`POST /servers/<id>/action`): start, shutdown, reboot, resize,
+//! console, floating IPs. Each climbs [`Core::validate_action`] first, then starts a
+//! job that the clock completes.
+
+use rand::Rng;
+
+use super::model::{Server, ServerStatus, TaskKind};
+use super::quota::Usage;
+use super::world::Core;
+use crate::error::{ApiError, ApiResult};
+
+/// A server action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `start`.
+    Start,
+    /// `shutdown`.
+    Shutdown,
+    /// `reboot`.
+    Reboot,
+    /// `resize`.
+    Resize(u64),
+    /// `console`.
+    Console(String),
+    /// `addFloatingIp`.
+    AddFloatingIp(String),
+    /// `removeFloatingIp`.
+    RemoveFloatingIp(String),
+}
+
+/// A console grant.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Console {
+    /// Always `vnc`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// One-time password.
+    pub password: String,
+}
+
+/// A one-time password that always passes [`strong_password`].
+pub(super) fn random_password() -> String {
+    let mut rng = rand::rng();
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+    let mut p: String = (0..9)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect();
+    // Guarantee the mix Synnefo demands.
+    p.insert(rng.random_range(0..p.len()), 'A');
+    p.push('a');
+    p.push('7');
+    p
+}
+
+/// `adminPass` strength rule: ≥ 10 chars with upper, lower and digit.
+pub fn strong_password(p: &str) -> bool {
+    p.chars().count() >= 10
+        && p.chars().any(|c| c.is_ascii_uppercase())
+        && p.chars().any(|c| c.is_ascii_lowercase())
+        && p.chars().any(|c| c.is_ascii_digit())
+}
+
+impl Core {
+    /// `POST /servers/<id>/action`.
+    pub fn server_action(
+        &mut self,
+        user: &str,
+        id: u64,
+        action: Action,
+    ) -> ApiResult<Option<Console>> {
+        let s = self.server(user, id)?.clone();
+        let t = self.settings.timings;
+        match action {
+            Action::Start => {
+                self.validate_action(&s, "START")?;
+                self.charge_start(&s.project, s.flavor_id)?;
+                self.set_server_task(id, TaskKind::Start, t.start);
+            }
+            Action::Shutdown => {
+                self.validate_action(&s, "STOP")?;
+                self.set_server_task(id, TaskKind::Stop, t.stop);
+            }
+            Action::Reboot => {
+                self.validate_action(&s, "REBOOT")?;
+                self.set_server_task(id, TaskKind::Reboot, t.reboot);
+                if let Some(s) = self.state.servers.get_mut(&id) {
+                    s.status = ServerStatus::Reboot;
+                }
+            }
+            Action::Resize(flavor_id) => {
+                self.validate_action(&s, "RESIZE")?;
+                let flavor = self.check_resize(&s.project, s.flavor_id, flavor_id)?;
+                self.set_server_task(id, TaskKind::Resize { flavor }, t.resize);
+            }
+            Action::Console(kind) => return console(&s, &kind).map(Some),
+            Action::AddFloatingIp(address) => {
+                self.validate_action(&s, "CONNECT")?;
+                self.attach_floating_ip(user, id, &address)?;
+            }
+            Action::RemoveFloatingIp(address) => {
+                self.validate_action(&s, "DISCONNECT")?;
+                self.detach_floating_ip(user, id, &address)?;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Starting charges the running CPU and RAM again (a stopped server releases them).
+    fn charge_start(&self, project: &str, flavor: u64) -> ApiResult<()> {
+        let Some(f) = self.flavor(flavor).cloned() else {
+            return Ok(());
+        };
+        self.check_quota(
+            project,
+            Usage {
+                cpu: f.vcpus,
+                ram: f.ram,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// A resize keeps disk and volume type, and charges only the CPU and RAM it adds.
+    /// Returns the new flavor's id.
+    fn check_resize(&self, project: &str, old: u64, new: u64) -> ApiResult<u64> {
+        let old = self
+            .flavor(old)
+            .cloned()
+            .ok_or_else(|| ApiError::Internal("server flavor vanished".into()))?;
+        let new = self.live_flavor(new)?;
+        if new.id == old.id {
+            return Err(ApiError::bad("Server already has the requested flavor."));
+        }
+        if !new.allow_create {
+            return Err(ApiError::Forbidden(format!(
+                "Cannot resize server to flavor: {}",
+                new.id
+            )));
+        }
+        if new.disk != old.disk {
+            return Err(ApiError::bad("Cannot change instance's disk size."));
+        }
+        if new.volume_type != old.volume_type {
+            return Err(ApiError::bad("Cannot change instance's volume type."));
+        }
+        self.check_quota(
+            project,
+            Usage {
+                total_cpu: new.vcpus.saturating_sub(old.vcpus),
+                total_ram: new.ram.saturating_sub(old.ram),
+                ..Default::default()
+            },
+        )?;
+        Ok(new.id)
+    }
+}
+
+/// A VNC console grant: only for an ACTIVE server, and no job is started.
+fn console(s: &Server, kind: &str) -> ApiResult<Console> {
+    let id = s.id;
+    if s.is_deleted() {
+        return Err(ApiError::bad(format!("Server '{id}' has been deleted.")));
+    }
+    if kind != "vnc" {
+        return Err(ApiError::bad("Type can only be 'vnc'."));
+    }
+    if s.status != ServerStatus::Active {
+        return Err(ApiError::bad("Server not in ACTIVE state."));
+    }
+    let mut rng = rand::rng();
+    Ok(Console {
+        kind: "vnc".into(),
+        host: format!("snf-{id}.vm.okeanos.grnet.gr"),
+        port: rng.random_range(5900..6900),
+        password: random_password(),
+    })
+}

@@ -1,0 +1,114 @@
+//! `/volume/v2.0/snapshots`: list (plain and detail), read, create, update, delete.
+//! A snapshot is an image underneath (see `backend::snapshots`).
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::backend::model::Image;
+use crate::backend::world::Core;
+use crate::error::ApiResult;
+use crate::routes::ctx::Ctx;
+use crate::routes::extract::{JsonBody, ListView, PathBody};
+use crate::routes::fields::{envelope, opt_str, required_u64, string_map};
+use crate::routes::paths;
+use crate::routes::render::{image_progress, image_status, iso, json, links};
+use crate::routes::table::{VOLUME, get, post};
+use crate::state::AppState;
+
+/// Snapshot routes.
+pub fn routes() -> Router<AppState> {
+    let one = get(get_snapshot)
+        .put(update_snapshot)
+        .delete(delete_snapshot);
+    VOLUME.collection(
+        "snapshots",
+        list_snapshots,
+        Some(post(create_snapshot)),
+        one,
+    )
+}
+
+/// The snapshot record (a snapshot is an image underneath).
+pub fn snapshot_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
+    let info = img.snapshot.as_ref();
+    let links = links(base, paths::VOLUME, "snapshots", &img.id);
+    if !detail {
+        return json!({"id": img.id, "display_name": img.name, "links": links});
+    }
+    let status = image_status(img, "CREATING", "AVAILABLE");
+    let progress = image_progress(c.now, img);
+    json!({
+        "id": img.id,
+        "display_name": img.name,
+        "display_description": info.map(|i| i.description.as_str()).unwrap_or(""),
+        "size": info.map(|i| i.size).unwrap_or(0),
+        "status": status,
+        "volume_id": info.map(|i| i.volume_id.to_string()),
+        "user_id": img.owner,
+        "tenant_id": img.owner,
+        "created_at": iso(&img.created),
+        "updated_at": iso(&img.updated),
+        "metadata": info.map(|i| i.metadata.clone()).unwrap_or_default(),
+        "os-extended-snapshot-attribute:progress": format!("{progress}%"),
+        "links": links,
+    })
+}
+
+async fn list_snapshots(cx: Ctx, view: ListView) -> Response {
+    let list: Vec<Value> = cx.read(|c, u| {
+        c.snapshots_of(u)
+            .map(|i| snapshot_view(c, i, &cx.base, view.detail))
+            .collect()
+    });
+    json(StatusCode::OK, &json!({"snapshots": list}))
+}
+
+async fn get_snapshot(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    cx.read_one("snapshot", |c, u| {
+        c.snapshot(u, &id)
+            .map(|i| snapshot_view(c, i, &cx.base, true))
+    })
+}
+
+/// Runs `op` on the backend, then answers `status` with the detailed view of the
+/// snapshot it names.
+fn write_then_view(
+    cx: &Ctx,
+    status: StatusCode,
+    op: impl FnOnce(&mut Core, &str) -> ApiResult<String>,
+) -> ApiResult<Response> {
+    cx.write_one(status, "snapshot", |c, u| {
+        let id = op(c, u)?;
+        c.snapshot(u, &id)
+            .map(|i| snapshot_view(c, i, &cx.base, true))
+    })
+}
+
+async fn create_snapshot(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
+    let s = envelope(&b, "snapshot")?;
+    let vid = required_u64(s, "volume_id")?;
+    let name = opt_str(s, "display_name")?.unwrap_or_default();
+    let desc = opt_str(s, "display_description")?.unwrap_or_default();
+    let meta = string_map(s.get("metadata"), "metadata")?;
+    write_then_view(&cx, StatusCode::ACCEPTED, |c, u| {
+        c.create_snapshot(u, vid, name, desc, meta)
+    })
+}
+
+async fn update_snapshot(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
+    let s = envelope(&b, "snapshot")?;
+    let (name, desc) = (
+        opt_str(s, "display_name")?,
+        opt_str(s, "display_description")?,
+    );
+    write_then_view(&cx, StatusCode::OK, |c, u| {
+        c.update_snapshot(u, &id, name, desc).map(|()| id)
+    })
+}
+
+async fn delete_snapshot(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_snapshot(u, &id))
+}

@@ -209,9 +209,8 @@ fn stream_error(e: StreamError, host: &str) -> String {
 /// A person's reading of a wasi:http error code.
 fn describe(e: &ErrorCode, host: &str) -> String {
     match e {
-        ErrorCode::HttpRequestDenied => format!(
-            "the host denied the request: add {host} to the connector's allowed hosts in the host configuration"
-        ),
+        // The host knows its allow-list and appends the advice itself.
+        ErrorCode::HttpRequestDenied => format!("the host denied the request to {host}"),
         ErrorCode::DnsTimeout => "DNS lookup timed out".into(),
         ErrorCode::DnsError(p) => with_detail("DNS lookup failed", " (", p.rcode.as_deref(), ")"),
         ErrorCode::DestinationNotFound => "the host name does not resolve".into(),

@@ -176,26 +176,18 @@ pub async fn run(config: &HostConfig, args: ConnectorsArgs, json: bool) -> anyho
             let value = client.list().await?;
             let rows: Vec<ConnectorRow> = serde_json::from_value(value.clone())
                 .context("the server's connector list has an unexpected shape")?;
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.name.clone(),
-                        r.version.clone(),
-                        short(&r.digest).to_string(),
-                        r.previous_digest
-                            .as_deref()
-                            .map(short)
-                            .unwrap_or("-")
-                            .to_string(),
-                        r.source.clone(),
-                    ]
-                })
-                .collect();
-            print(
-                &value,
-                view::table(&["NAME", "VERSION", "DIGEST", "PREVIOUS", "SOURCE"], &table),
-            );
+            let headers = ["NAME", "VERSION", "DIGEST", "PREVIOUS", "SOURCE"];
+            let table = view::table(&headers, &rows, |r| {
+                let previous = r.previous_digest.as_deref().map(short);
+                vec![
+                    r.name.clone(),
+                    r.version.clone(),
+                    short(&r.digest).to_string(),
+                    previous.unwrap_or("-").to_string(),
+                    r.source.clone(),
+                ]
+            });
+            print(&value, table);
         }
         ConnectorsAction::Swap { name, file } => {
             let bytes = std::fs::read(&file)

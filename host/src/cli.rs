@@ -46,27 +46,27 @@ pub enum Command {
     /// Run a deployment file: many VMs in node groups, all at once
     Deploy(commands::deploy::Args),
     /// List VMs (optionally by tag or run id)
-    List(commands::list::Args),
+    List(crate::ops::vms::ListRequest),
     /// Show one VM with its disks
-    Describe(commands::describe::Args),
+    Describe(commands::VmArg),
     /// Delete VMs (by id, or a whole run) and wait until they are gone
-    Terminate(commands::terminate::Args),
+    Terminate(crate::ops::vms::TerminateRequest),
     /// Start a stopped VM
-    Start(commands::power::Args),
+    Start(commands::VmArg),
     /// Stop (shut down) a running VM
-    Stop(commands::power::Args),
+    Stop(commands::VmArg),
     /// Reboot a VM
     Reboot(commands::power::RebootArgs),
     /// Move a VM to another CPU/RAM size (shutdown → resize → start)
-    Resize(commands::resize::Args),
+    Resize(commands::OnVm<crate::ops::vms::ResizeRequest>),
     /// Create a new disk and attach it to a VM; prints the volume id
-    AttachDisk(commands::disks::AttachArgs),
+    AttachDisk(commands::OnVm<crate::ops::disks::AttachRequest>),
     /// Detach a disk from a VM (and delete it with --delete)
     DetachDisk(commands::disks::DetachArgs),
     /// Build a new image: boot BASE with files, stop, snapshot, remove the builder VM
     BuildImage(commands::build_image::Args),
     /// Snapshot an existing VM's root disk into a new image
-    CreateImage(commands::create_image::Args),
+    CreateImage(commands::OnVm<crate::ops::images::CreateImageRequest>),
     /// Serve every command as an HTTP/JSON API, with hot-swappable connectors
     Serve(crate::serve::ServeArgs),
     /// List, swap or roll back the connectors of a running server (its admin API)

@@ -3,8 +3,8 @@
 //! relative to the deployment file; whoever runs the plan reads them (the command line) or
 //! refuses them (the server).
 
-use crate::ops::inputs::{self, FileInput, SshKey, UserData, resolve_path};
-use crate::ops::vms::VmDraft;
+use crate::ops::inputs::{FileInput, SizeRequest, SshKey, UserData, resolve_path};
+use crate::ops::vms::VmRequest;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -30,10 +30,8 @@ pub struct NodeSettings {
     /// How many VMs (only in `[[node]]`; default 1).
     pub count: Option<u32>,
     pub image: Option<String>,
-    pub flavor: Option<String>,
-    pub cpu: Option<u32>,
-    pub ram_mb: Option<u32>,
-    pub disk_gb: Option<u32>,
+    #[serde(flatten)]
+    pub size: SizeRequest,
     /// SSH public keys: paths of `.pub` files (`~` is expanded) or key text.
     pub ssh_keys: Option<Vec<String>>,
     /// `LOCAL=REMOTE` pairs: local files placed on the VM.
@@ -52,7 +50,7 @@ pub struct GroupDraft {
     pub count: u32,
     /// The VMs are named `<deployment>-<group>-<index>`.
     pub vm_name: String,
-    pub vm: VmDraft,
+    pub vm: VmRequest,
 }
 
 /// A whole deployment, validated, its local files named but not read.
@@ -124,18 +122,15 @@ pub fn plan(file: &DeploymentFile, base_dir: &Path) -> anyhow::Result<Deployment
 fn merge(d: &NodeSettings, n: &NodeSettings) -> NodeSettings {
     // A node's explicit size replaces the default size as a whole (a flavor in [defaults] and
     // cpu/ram in a node means the node's cpu/ram).
-    let node_has_size = n.flavor.is_some() || n.cpu.is_some() || n.ram_mb.is_some();
-    let size_src = if node_has_size { n } else { d };
+    let mut size = if n.size.is_given() { &n.size } else { &d.size }.clone();
+    size.disk_gb = n.size.disk_gb.or(size.disk_gb);
     let mut tags = d.tags.clone().unwrap_or_default();
     tags.extend(n.tags.clone().unwrap_or_default());
     NodeSettings {
         name: n.name.clone(),
         count: n.count,
         image: n.image.clone().or_else(|| d.image.clone()),
-        flavor: size_src.flavor.clone(),
-        cpu: size_src.cpu,
-        ram_mb: size_src.ram_mb,
-        disk_gb: n.disk_gb.or(size_src.disk_gb),
+        size,
         ssh_keys: n.ssh_keys.clone().or_else(|| d.ssh_keys.clone()),
         files: n.files.clone().or_else(|| d.files.clone()),
         user_data: n.user_data.clone().or_else(|| d.user_data.clone()),
@@ -149,12 +144,13 @@ fn merge(d: &NodeSettings, n: &NodeSettings) -> NodeSettings {
     }
 }
 
-fn draft(m: &NodeSettings, base_dir: &Path) -> anyhow::Result<VmDraft> {
+fn draft(m: &NodeSettings, base_dir: &Path) -> anyhow::Result<VmRequest> {
     let image = m
         .image
         .clone()
         .context("no image: set `image` in the group or in [defaults]")?;
-    let size = inputs::size(m.flavor.clone(), m.cpu, m.ram_mb, m.disk_gb)?;
+    // Checked now, so a bad size fails before anything is created.
+    m.size.size()?;
     let ssh_keys = m
         .ssh_keys
         .iter()
@@ -176,9 +172,9 @@ fn draft(m: &NodeSettings, base_dir: &Path) -> anyhow::Result<VmDraft> {
         (None, Some(f)) => Some(UserData::File(resolve_path(f, base_dir))),
         (None, None) => None,
     };
-    Ok(VmDraft {
+    Ok(VmRequest {
         image,
-        size,
+        size: m.size.clone(),
         ssh_keys,
         files,
         user_data,
@@ -218,12 +214,12 @@ volatile_disk_gb = 50
         .unwrap();
         assert_eq!(p.total(), 4);
         assert_eq!(
-            p.groups[0].vm.size,
+            p.groups[0].vm.size.size().unwrap(),
             Size::Flavor("C2R2048D10ext_vlmc".into())
         );
         assert_eq!(p.groups[0].vm.image, "CELAR-Ubuntu-14.04-LTS");
         assert_eq!(
-            p.groups[1].vm.size,
+            p.groups[1].vm.size.size().unwrap(),
             Size::Shape(Shape {
                 cpus: 4,
                 ram_mb: 4096,

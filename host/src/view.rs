@@ -185,10 +185,12 @@ pub struct TerminatedView {
     pub waited: bool,
 }
 
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+/// A text table: one row per item, columns padded to their widest cell.
+pub fn table<T>(headers: &[&str], items: &[T], row: impl Fn(&T) -> Vec<String>) -> String {
+    let rows: Vec<Vec<String>> = items.iter().map(row).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
+    for cells in &rows {
+        for (i, cell) in cells.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
@@ -203,35 +205,29 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             .to_string()
     };
     let mut out = vec![line(headers.iter().map(|h| h.to_string()).collect())];
-    out.extend(rows.iter().map(|r| line(r.clone())));
+    out.extend(rows.into_iter().map(line));
     out.join("\n")
 }
 
 pub fn vm_rows(vms: &[VmView]) -> String {
-    let rows: Vec<Vec<String>> = vms
-        .iter()
-        .map(|v| {
-            vec![
-                v.id.clone(),
-                v.name.clone(),
-                v.state.to_string(),
-                v.ipv4.join(","),
-                v.ipv6.join(","),
-                v.flavor.clone(),
-                v.tags.get(TAG_RUN).cloned().unwrap_or_default(),
-                match (v.tags.get(TAG_NODE), v.tags.get(TAG_INDEX)) {
-                    (Some(n), Some(i)) => format!("{n}/{i}"),
-                    _ => String::new(),
-                },
-            ]
-        })
-        .collect();
-    table(
-        &[
-            "ID", "NAME", "STATE", "IPV4", "IPV6", "FLAVOR", "RUN", "NODE",
-        ],
-        &rows,
-    )
+    let headers = [
+        "ID", "NAME", "STATE", "IPV4", "IPV6", "FLAVOR", "RUN", "NODE",
+    ];
+    table(&headers, vms, |v| {
+        vec![
+            v.id.clone(),
+            v.name.clone(),
+            v.state.to_string(),
+            v.ipv4.join(","),
+            v.ipv6.join(","),
+            v.flavor.clone(),
+            v.tags.get(TAG_RUN).cloned().unwrap_or_default(),
+            match (v.tags.get(TAG_NODE), v.tags.get(TAG_INDEX)) {
+                (Some(n), Some(i)) => format!("{n}/{i}"),
+                _ => String::new(),
+            },
+        ]
+    })
 }
 
 pub fn vm_detail(v: &VmView) -> String {

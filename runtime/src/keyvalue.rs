@@ -6,10 +6,11 @@
 //! Buckets are namespaces inside the map; the map is dropped when the connector is replaced.
 
 use crate::bindings::keyvalue_store::{self as store, KeyResponse};
+use crate::bindings::{Bucket, KvError};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use wasmtime::component::{HasData, Resource, ResourceTable, ResourceTableError};
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 /// At most this many keys per bucket, and this many bytes per value: a guest cannot use the
 /// host's memory without bound through this capability.
@@ -22,22 +23,6 @@ type Buckets = HashMap<String, BTreeMap<String, Vec<u8>>>;
 /// The data of one connector, shared by all its calls.
 #[derive(Clone, Default)]
 pub struct SharedKv(Arc<Mutex<Buckets>>);
-
-/// An open bucket: just its name.
-pub struct Bucket {
-    name: String,
-}
-
-/// The guest-visible error of the interface.
-pub enum KvError {
-    Other(String),
-}
-
-impl From<ResourceTableError> for KvError {
-    fn from(e: ResourceTableError) -> Self {
-        KvError::Other(e.to_string())
-    }
-}
 
 /// What the generated host traits are implemented on.
 pub struct KvView<'a> {

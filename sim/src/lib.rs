@@ -1,7 +1,7 @@
 //! `okeanos-sim`: a faithful local emulator of the Synnefo (~Okeanos) IaaS HTTP API.
 //!
 //! It speaks identity (Astakos), compute, volume, image (Plankton), network and account
-//! exactly as documented in `SYNNEFO-API.md`: same status codes, fault envelopes, state
+//! exactly as documented in `docs/SYNNEFO-API.md`: same status codes, fault envelopes, state
 //! machines and quota messages. Asynchronous jobs (builds, actions, volume and snapshot
 //! jobs) are stored as due times and evaluated lazily, so a state file written by one
 //! process continues correctly in the next.

@@ -1,4 +1,4 @@
-//! Conformance of the simulator to SYNNEFO-API.md, over real HTTP: conventions (§0),
+//! Conformance of the simulator to docs/SYNNEFO-API.md, over real HTTP: conventions (§0),
 //! identity (§1) and compute (§2).
 
 #[path = "sim_support/mod.rs"]

@@ -14,6 +14,11 @@ async fn a_host_that_is_not_allowed_is_denied_and_the_error_says_how_to_allow_it
     assert_eq!(e.kind(), Some(ErrorKind::Transport), "{e}");
     let msg = e.to_string();
     assert!(msg.contains("allowed_hosts"), "{msg}");
+    assert_eq!(
+        msg.matches("allowed_hosts").count(),
+        1,
+        "advice once: {msg}"
+    );
     assert!(
         msg.contains(&h.sim.addr().port().to_string()),
         "names the destination: {msg}"

@@ -1,29 +1,20 @@
 //! `build-image`: boot a base image with files, stop it, snapshot it, remove the builder VM.
 
-use super::run_image::local_inputs;
-use super::{Output, SizeArgs, size_hint};
+use super::{ImageAndSize, LocalInputArgs, Output, check_size};
+use crate::ops::Ctx;
 use crate::ops::images::{self, BuildImageRequest};
-use crate::ops::{Ctx, inputs};
 use clap::Args as ClapArgs;
-use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// Base image id or name
-    #[arg(long)]
-    pub image: String,
     #[command(flatten)]
-    pub size: SizeArgs,
+    pub base: ImageAndSize,
     /// Name of the new image
     #[arg(long)]
     pub name: String,
-    #[arg(long = "file", value_name = "LOCAL=REMOTE")]
-    pub files: Vec<String>,
-    #[arg(long = "ssh-key", value_name = "FILE")]
-    pub ssh_keys: Vec<PathBuf>,
-    #[arg(long, value_name = "FILE")]
-    pub user_data: Option<PathBuf>,
+    #[command(flatten)]
+    pub local: LocalInputArgs,
     /// Make the new image public
     #[arg(long)]
     pub public: bool,
@@ -32,14 +23,10 @@ pub struct Args {
 }
 
 pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
-    let (ssh_keys, files, user_data) =
-        local_inputs(&args.ssh_keys, &args.files, args.user_data.as_deref())?;
+    let (ssh_keys, files, user_data) = args.local.inputs()?;
     let req = BuildImageRequest {
-        image: args.image,
-        flavor: args.size.flavor,
-        cpu: args.size.cpu,
-        ram_mb: args.size.ram_mb,
-        disk_gb: args.size.disk_gb,
+        image: args.base.image,
+        size: args.base.size,
         name: args.name,
         files,
         ssh_keys,
@@ -47,7 +34,7 @@ pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
         public: args.public,
         timeout: args.timeout,
     };
-    inputs::size(req.flavor.clone(), req.cpu, req.ram_mb, req.disk_gb).map_err(size_hint)?;
+    check_size(&req.size)?;
     let build = images::prepare_build(ctx, &req)?;
     eprintln!("building image {} from {}…", req.name, req.image);
     let image = images::build(ctx, build).await?;

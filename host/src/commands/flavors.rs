@@ -6,27 +6,22 @@ use crate::view;
 
 pub async fn exec(ctx: &Ctx, out: &Output) -> anyhow::Result<()> {
     let flavors = ops::images::flavors(ctx).await?;
+    let headers = [
+        "ID", "NAME", "CPUS", "RAM_MB", "DISK_GB", "TEMPLATE", "CREATE",
+    ];
     out.print(&flavors, || {
-        let rows: Vec<Vec<String>> = flavors
-            .iter()
-            .map(|f| {
-                vec![
-                    f.id.clone(),
-                    f.name.clone(),
-                    f.cpus.to_string(),
-                    f.ram_mb.to_string(),
-                    f.disk_gb.to_string(),
-                    f.disk_template.clone(),
-                    if f.allow_create { "yes" } else { "no" }.into(),
-                ]
-            })
-            .collect();
-        view::table(
-            &[
-                "ID", "NAME", "CPUS", "RAM_MB", "DISK_GB", "TEMPLATE", "CREATE",
-            ],
-            &rows,
-        )
+        view::table(&headers, &flavors, |f| {
+            let create = if f.allow_create { "yes" } else { "no" };
+            vec![
+                f.id.clone(),
+                f.name.clone(),
+                f.cpus.to_string(),
+                f.ram_mb.to_string(),
+                f.disk_gb.to_string(),
+                f.disk_template.clone(),
+                create.into(),
+            ]
+        })
     });
     Ok(())
 }

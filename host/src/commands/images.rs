@@ -6,21 +6,21 @@ use crate::view;
 
 pub async fn exec(ctx: &Ctx, out: &Output) -> anyhow::Result<()> {
     let images = ops::images::list(ctx).await?;
+    let headers = ["ID", "NAME", "STATE", "OS", "VISIBILITY", "KIND"];
     out.print(&images, || {
-        let rows: Vec<Vec<String>> = images
-            .iter()
-            .map(|i| {
-                vec![
-                    i.id.clone(),
-                    i.name.clone(),
-                    i.state.to_string(),
-                    i.os.clone().unwrap_or_default(),
-                    if i.public { "public" } else { "private" }.into(),
-                    if i.is_snapshot { "snapshot" } else { "" }.into(),
-                ]
-            })
-            .collect();
-        view::table(&["ID", "NAME", "STATE", "OS", "VISIBILITY", "KIND"], &rows)
+        view::table(&headers, &images, |i| {
+            let visibility = if i.public { "public" } else { "private" };
+            let kind = if i.is_snapshot { "snapshot" } else { "" };
+            let os = i.os.clone().unwrap_or_default();
+            vec![
+                i.id.clone(),
+                i.name.clone(),
+                i.state.to_string(),
+                os,
+                visibility.into(),
+                kind.into(),
+            ]
+        })
     });
     Ok(())
 }

@@ -16,10 +16,10 @@ pub mod resize;
 pub mod run_image;
 pub mod terminate;
 
-use crate::ops::inputs::LocalFiles;
+use crate::ops::inputs::{FileInput, LocalFiles, SizeRequest, SshKey, UserData};
 use anyhow::Context;
 use clap::Args;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How results are printed.
 pub struct Output {
@@ -64,22 +64,63 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-/// `--flavor X | --cpu N --ram-mb N [--disk-gb N]`.
+/// A command about one VM.
 #[derive(Debug, Args)]
-pub struct SizeArgs {
-    /// Flavor id or name (e.g. C2R2048D10ext_vlmc)
-    #[arg(long, conflicts_with_all = ["cpu", "ram_mb"])]
-    pub flavor: Option<String>,
-    /// CPUs (with --ram-mb): the smallest fitting flavor is used
-    #[arg(long, requires = "ram_mb")]
-    pub cpu: Option<u32>,
-    #[arg(long, requires = "cpu")]
-    pub ram_mb: Option<u32>,
-    #[arg(long, requires = "cpu")]
-    pub disk_gb: Option<u32>,
+pub struct VmArg {
+    pub vm_id: String,
 }
 
-/// Adds the command line's way of saying it to a size error.
-pub fn size_hint(e: anyhow::Error) -> anyhow::Error {
-    anyhow::anyhow!("{e}: use --flavor NAME or --cpu N --ram-mb N")
+/// A command about one VM that takes an operation's request as flags.
+#[derive(Debug, Args)]
+pub struct OnVm<R: Args> {
+    pub vm_id: String,
+    #[command(flatten)]
+    pub req: R,
+}
+
+/// The image and size of a new VM.
+#[derive(Debug, Args)]
+pub struct ImageAndSize {
+    /// Image id or name
+    #[arg(long)]
+    pub image: String,
+    #[command(flatten)]
+    pub size: SizeRequest,
+}
+
+/// What a new VM takes from local files: `--ssh-key FILE`, `--file LOCAL=REMOTE`, `--user-data FILE`.
+#[derive(Debug, Args)]
+pub struct LocalInputArgs {
+    /// SSH public key file to install (repeatable)
+    #[arg(long = "ssh-key", value_name = "FILE")]
+    pub ssh_keys: Vec<PathBuf>,
+    /// Local file to place on the VM (repeatable)
+    #[arg(long = "file", value_name = "LOCAL=REMOTE")]
+    pub files: Vec<String>,
+    /// Cloud-init user data file
+    #[arg(long, value_name = "FILE")]
+    pub user_data: Option<PathBuf>,
+}
+
+impl LocalInputArgs {
+    /// The inputs as an operation takes them; the files are read when it runs.
+    pub fn inputs(&self) -> anyhow::Result<(Vec<SshKey>, Vec<FileInput>, Option<UserData>)> {
+        let files = self
+            .files
+            .iter()
+            .map(|p| FileInput::parse_pair(p, Path::new(".")))
+            .collect::<anyhow::Result<_>>()?;
+        Ok((
+            self.ssh_keys.iter().cloned().map(SshKey::Path).collect(),
+            files,
+            self.user_data.clone().map(UserData::File),
+        ))
+    }
+}
+
+/// Checks a size, adding the command line's way of saying it to the error.
+pub fn check_size(size: &SizeRequest) -> anyhow::Result<()> {
+    size.size()
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("{e}: use --flavor NAME or --cpu N --ram-mb N"))
 }

@@ -6,11 +6,6 @@ use crate::ops::vms::{self, Power};
 use clap::Args as ClapArgs;
 
 #[derive(Debug, ClapArgs)]
-pub struct Args {
-    pub vm_id: String,
-}
-
-#[derive(Debug, ClapArgs)]
 pub struct RebootArgs {
     pub vm_id: String,
     #[arg(long)]

@@ -1,32 +1,20 @@
 //! `run-image`: one VM from an image, waited for until it runs.
 
-use super::{Output, SizeArgs};
-use crate::ops::inputs::{FileInput, SshKey, UserData};
+use super::{ImageAndSize, LocalInputArgs, Output, check_size};
+use crate::ops::Ctx;
 use crate::ops::vms::{self, RunImageRequest};
-use crate::ops::{Ctx, inputs};
 use crate::view;
 use clap::Args as ClapArgs;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// Image id or name
-    #[arg(long)]
-    pub image: String,
     #[command(flatten)]
-    pub size: SizeArgs,
+    pub base: ImageAndSize,
     #[arg(long)]
     pub name: Option<String>,
-    /// SSH public key file to install (repeatable)
-    #[arg(long = "ssh-key", value_name = "FILE")]
-    pub ssh_keys: Vec<PathBuf>,
-    /// Local file to place on the VM (repeatable)
-    #[arg(long = "file", value_name = "LOCAL=REMOTE")]
-    pub files: Vec<String>,
-    /// Cloud-init user data file
-    #[arg(long, value_name = "FILE")]
-    pub user_data: Option<PathBuf>,
+    #[command(flatten)]
+    pub local: LocalInputArgs,
     /// An extra disk of N GB, deleted with the VM
     #[arg(long, value_name = "N")]
     pub volatile_disk_gb: Option<u32>,
@@ -46,47 +34,27 @@ pub struct Args {
     pub keep_on_failure: bool,
 }
 
-/// The inputs a VM takes from local files, as the command line names them.
-pub fn local_inputs(
-    ssh_keys: &[PathBuf],
-    files: &[String],
-    user_data: Option<&Path>,
-) -> anyhow::Result<(Vec<SshKey>, Vec<FileInput>, Option<UserData>)> {
-    Ok((
-        ssh_keys.iter().cloned().map(SshKey::Path).collect(),
-        files
-            .iter()
-            .map(|p| FileInput::parse_pair(p, Path::new(".")))
-            .collect::<anyhow::Result<_>>()?,
-        user_data.map(|p| UserData::File(p.to_path_buf())),
-    ))
-}
-
 pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
-    let (ssh_keys, files, user_data) =
-        local_inputs(&args.ssh_keys, &args.files, args.user_data.as_deref())?;
+    let (ssh_keys, files, user_data) = args.local.inputs()?;
     let tags = vms::parse_tags(&args.tags)?
         .into_iter()
         .map(|t| (t.key, t.value))
         .collect();
     let req = RunImageRequest {
-        image: args.image,
-        flavor: args.size.flavor,
-        cpu: args.size.cpu,
-        ram_mb: args.size.ram_mb,
-        disk_gb: args.size.disk_gb,
-        name: args.name,
+        image: args.base.image,
+        size: args.base.size,
         ssh_keys,
         files,
         user_data,
         volatile_disk_gb: args.volatile_disk_gb,
         tags,
         project: args.project,
+        name: args.name,
         timeout: args.timeout,
         keep_on_failure: args.keep_on_failure,
         no_wait: args.no_wait,
     };
-    inputs::size(req.flavor.clone(), req.cpu, req.ram_mb, req.disk_gb).map_err(super::size_hint)?;
+    check_size(&req.size)?;
     let run = vms::prepare_run(ctx, &req)?;
     if run.wait {
         eprintln!("creating VM {} and waiting until it runs…", run.spec.name);

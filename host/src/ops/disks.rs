@@ -8,13 +8,17 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// `attach-disk` (`POST …/vms/{id}/disks`): a new volume of `size_gb`, attached to the VM.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct AttachRequest {
+    #[arg(long)]
     pub size_gb: u32,
-    /// Default: `disk-` and a random suffix.
+    /// Name of the volume [default: `disk-` and a random suffix]
+    #[arg(long)]
     pub name: Option<String>,
+    /// How long to wait [default: orchestration.vm_timeout, 10m]
     #[serde(default, with = "humantime_serde")]
+    #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 }
 
@@ -44,10 +48,13 @@ pub async fn attach(ctx: &Ctx, vm_id: &str, req: AttachRequest) -> anyhow::Resul
 }
 
 /// `detach-disk` (`DELETE …/vms/{id}/disks/{disk}`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct DetachRequest {
-    /// Delete the volume once detached.
+    /// Delete the volume once detached
+    #[arg(long)]
     pub delete: bool,
+    /// How long to wait [default: orchestration.vm_timeout, 10m]
+    #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 }
 

@@ -1,12 +1,11 @@
 //! Flavors and images: list, get, delete, publish; build one from a base image; snapshot a VM.
 
 use super::Ctx;
-use super::inputs::{self, FileInput, SshKey, UserData};
-use super::vms::VmDraft;
+use super::inputs::{FileInput, SizeRequest, SshKey, UserData};
+use super::vms::VmRequest;
 use crate::view::{FlavorView, ImageView};
 use connector_runtime::orchestrate::{self, BuildImageRequest as Build};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub async fn flavors(ctx: &Ctx) -> anyhow::Result<Vec<FlavorView>> {
@@ -44,10 +43,8 @@ pub async fn set_public(ctx: &Ctx, image: &str, public: bool) -> anyhow::Result<
 pub struct BuildImageRequest {
     /// Base image id or name.
     pub image: String,
-    pub flavor: Option<String>,
-    pub cpu: Option<u32>,
-    pub ram_mb: Option<u32>,
-    pub disk_gb: Option<u32>,
+    #[serde(flatten)]
+    pub size: SizeRequest,
     /// Name of the new image.
     pub name: String,
     #[serde(default)]
@@ -64,17 +61,15 @@ pub struct BuildImageRequest {
 
 /// Checks a build request and reads its local inputs; the result runs with [`build`].
 pub fn prepare_build(ctx: &Ctx, req: &BuildImageRequest) -> anyhow::Result<Build> {
-    let draft = VmDraft {
+    let vm = VmRequest {
         image: req.image.clone(),
-        size: inputs::size(req.flavor.clone(), req.cpu, req.ram_mb, req.disk_gb)?,
+        size: req.size.clone(),
         ssh_keys: req.ssh_keys.clone(),
         files: req.files.clone(),
         user_data: req.user_data.clone(),
-        volatile_disk_gb: None,
-        tags: BTreeMap::new(),
-        project: None,
+        ..VmRequest::default()
     };
-    let spec = draft.resolve(String::new(), ctx.local.as_ref())?;
+    let spec = vm.resolve(String::new(), ctx.local.as_ref())?;
     Ok(Build {
         base_image: spec.image,
         size: spec.size,
@@ -93,11 +88,15 @@ pub async fn build(ctx: &Ctx, build: Build) -> anyhow::Result<ImageView> {
 }
 
 /// `create-image` (`POST …/vms/{id}/create-image`): snapshot a VM's root disk.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct CreateImageRequest {
+    /// Name of the new image
+    #[arg(long)]
     pub name: String,
+    /// How long to wait [default: orchestration.vm_timeout, 10m]
     #[serde(default, with = "humantime_serde")]
+    #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 }
 

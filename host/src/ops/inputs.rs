@@ -28,27 +28,45 @@ impl LocalFiles for NoLocalFiles {
     }
 }
 
-/// A size: a flavor (id or name), or CPUs and RAM (and optionally disk) matched to a flavor.
-pub fn size(
-    flavor: Option<String>,
-    cpu: Option<u32>,
-    ram_mb: Option<u32>,
-    disk_gb: Option<u32>,
-) -> anyhow::Result<Size> {
-    match (flavor, cpu, ram_mb) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            bail!("give either a flavor or cpu/ram, not both")
-        }
-        (Some(f), None, None) => Ok(Size::Flavor(f)),
-        (None, Some(cpus), Some(ram_mb)) => Ok(Size::Shape(Shape {
-            cpus,
-            ram_mb,
-            disk_gb,
-        })),
-        (None, Some(_), None) => bail!("cpu is given but ram_mb is not: give both"),
-        (None, None, Some(_)) => bail!("ram_mb is given but cpu is not: give both"),
-        (None, None, None) => {
-            bail!("no size: give a flavor (e.g. C2R2048D10ext_vlmc) or cpu and ram_mb")
+/// A size as the user gives it: a flavor (id or name), or CPUs and RAM (and optionally disk)
+/// matched to the smallest fitting flavor. Flattened into requests, JSON bodies, deployment
+/// files and command lines alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, clap::Args)]
+pub struct SizeRequest {
+    /// Flavor id or name (e.g. C2R2048D10ext_vlmc)
+    #[arg(long, conflicts_with_all = ["cpu", "ram_mb"])]
+    pub flavor: Option<String>,
+    /// CPUs (with --ram-mb): the smallest fitting flavor is used
+    #[arg(long, requires = "ram_mb")]
+    pub cpu: Option<u32>,
+    #[arg(long, requires = "cpu")]
+    pub ram_mb: Option<u32>,
+    #[arg(long, requires = "cpu")]
+    pub disk_gb: Option<u32>,
+}
+
+impl SizeRequest {
+    /// Whether it names a flavor or a shape (a disk size alone does not).
+    pub fn is_given(&self) -> bool {
+        self.flavor.is_some() || self.cpu.is_some() || self.ram_mb.is_some()
+    }
+
+    pub fn size(&self) -> anyhow::Result<Size> {
+        match (self.flavor.clone(), self.cpu, self.ram_mb) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                bail!("give either a flavor or cpu/ram, not both")
+            }
+            (Some(f), None, None) => Ok(Size::Flavor(f)),
+            (None, Some(cpus), Some(ram_mb)) => Ok(Size::Shape(Shape {
+                cpus,
+                ram_mb,
+                disk_gb: self.disk_gb,
+            })),
+            (None, Some(_), None) => bail!("cpu is given but ram_mb is not: give both"),
+            (None, None, Some(_)) => bail!("ram_mb is given but cpu is not: give both"),
+            (None, None, None) => {
+                bail!("no size: give a flavor (e.g. C2R2048D10ext_vlmc) or cpu and ram_mb")
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! VMs: run one from an image, list, describe, terminate, power actions, resize.
 
 use super::Ctx;
-use super::inputs::{self, FileInput, LocalFiles, SshKey, UserData};
+use super::inputs::{FileInput, LocalFiles, SizeRequest, SshKey, UserData};
 use crate::view::{ActionView, ResizeView, TerminatedView, VmView};
 use anyhow::{Context, bail};
 use connector_runtime::bindings::types::{Size, Tag, VmSpec};
@@ -10,12 +10,12 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// A VM as the user describes it, before local files are read: shared by run-image, image
-/// builds and every node group of a deployment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VmDraft {
+/// A VM as the user describes it, before local files are read: what run-image, image builds
+/// and every node group of a deployment create.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VmRequest {
     pub image: String,
-    pub size: Size,
+    pub size: SizeRequest,
     pub ssh_keys: Vec<SshKey>,
     pub files: Vec<FileInput>,
     pub user_data: Option<UserData>,
@@ -24,7 +24,7 @@ pub struct VmDraft {
     pub project: Option<String>,
 }
 
-impl VmDraft {
+impl VmRequest {
     /// The connector's spec for a VM named `name`, reading local inputs through `local`.
     pub fn resolve(&self, name: String, local: &dyn LocalFiles) -> anyhow::Result<VmSpec> {
         if self.tags.keys().any(|k| k.is_empty()) {
@@ -33,7 +33,7 @@ impl VmDraft {
         Ok(VmSpec {
             name,
             image: self.image.clone(),
-            size: self.size.clone(),
+            size: self.size.size()?,
             ssh_keys: self
                 .ssh_keys
                 .iter()
@@ -62,12 +62,8 @@ impl VmDraft {
 pub struct RunImageRequest {
     /// Image id or name.
     pub image: String,
-    pub flavor: Option<String>,
-    pub cpu: Option<u32>,
-    pub ram_mb: Option<u32>,
-    pub disk_gb: Option<u32>,
-    /// Default: the image's name and a random suffix.
-    pub name: Option<String>,
+    #[serde(flatten)]
+    pub size: SizeRequest,
     #[serde(default)]
     pub ssh_keys: Vec<SshKey>,
     #[serde(default)]
@@ -79,6 +75,8 @@ pub struct RunImageRequest {
     pub tags: BTreeMap<String, String>,
     /// Project (tenant) to charge.
     pub project: Option<String>,
+    /// Default: the image's name and a random suffix.
+    pub name: Option<String>,
     /// How long to wait for the VM to run, e.g. "10m".
     #[serde(default, with = "humantime_serde")]
     pub timeout: Option<Duration>,
@@ -91,17 +89,17 @@ pub struct RunImageRequest {
 }
 
 impl RunImageRequest {
-    pub fn draft(&self) -> anyhow::Result<VmDraft> {
-        Ok(VmDraft {
+    pub fn vm(&self) -> VmRequest {
+        VmRequest {
             image: self.image.clone(),
-            size: inputs::size(self.flavor.clone(), self.cpu, self.ram_mb, self.disk_gb)?,
+            size: self.size.clone(),
             ssh_keys: self.ssh_keys.clone(),
             files: self.files.clone(),
             user_data: self.user_data.clone(),
             volatile_disk_gb: self.volatile_disk_gb,
             tags: self.tags.clone(),
             project: self.project.clone(),
-        })
+        }
     }
 
     /// The VM's name: the one asked for, or [`default_vm_name`].
@@ -121,7 +119,7 @@ pub fn default_vm_name(image: &str) -> String {
 /// Checks a run-image request and reads its local inputs: everything that can be refused
 /// before the cloud is asked. The result runs with [`run_image`].
 pub fn prepare_run(ctx: &Ctx, req: &RunImageRequest) -> anyhow::Result<RunRequest> {
-    let spec = req.draft()?.resolve(req.vm_name(), ctx.local.as_ref())?;
+    let spec = req.vm().resolve(req.vm_name(), ctx.local.as_ref())?;
     Ok(RunRequest {
         spec,
         wait: !req.no_wait,
@@ -153,9 +151,13 @@ pub fn parse_tags(pairs: &[String]) -> anyhow::Result<Vec<Tag>> {
 }
 
 /// `list`: VMs carrying every tag (and the run id, if given).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ListRequest {
+    /// Only VMs with this tag (repeatable)
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
+    /// Only the VMs of this run (deployment or run-image)
+    #[arg(long)]
     pub run_id: Option<String>,
 }
 
@@ -182,16 +184,21 @@ pub async fn describe(ctx: &Ctx, id: &str) -> anyhow::Result<VmView> {
 }
 
 /// `terminate`: VMs by id and/or every VM of a run.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct TerminateRequest {
     #[serde(default)]
     pub vm_ids: Vec<String>,
+    /// Every VM of this run (deployment or run-image)
+    #[arg(long)]
     pub run_id: Option<String>,
-    /// Return once the deletes are accepted.
+    /// Return once the deletes are accepted
     #[serde(default)]
+    #[arg(long)]
     pub no_wait: bool,
+    /// How long to wait [default: orchestration.vm_timeout, 10m]
     #[serde(default, with = "humantime_serde")]
+    #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 }
 
@@ -275,21 +282,16 @@ pub async fn power(ctx: &Ctx, id: &str, action: Power) -> anyhow::Result<ActionV
 }
 
 /// `resize` (`POST …/vms/{id}/resize`): another flavor, or a CPU/RAM shape.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct ResizeRequest {
-    pub flavor: Option<String>,
-    pub cpu: Option<u32>,
-    pub ram_mb: Option<u32>,
-    pub disk_gb: Option<u32>,
+    #[serde(flatten)]
+    #[command(flatten)]
+    pub size: SizeRequest,
+    /// How long to wait [default: orchestration.vm_timeout, 10m]
     #[serde(default, with = "humantime_serde")]
+    #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
-}
-
-impl ResizeRequest {
-    pub fn size(&self) -> anyhow::Result<Size> {
-        inputs::size(self.flavor.clone(), self.cpu, self.ram_mb, self.disk_gb)
-    }
 }
 
 pub async fn resize(
@@ -307,4 +309,34 @@ pub async fn resize(
         changed,
         vm: VmView::new(&vm),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::images::BuildImageRequest;
+
+    #[test]
+    fn requests_take_flat_json_and_name_unknown_fields() {
+        let run: RunImageRequest = serde_json::from_str(
+            r#"{"image": "i", "cpu": 2, "ram_mb": 2048, "files": [{"path": "/a", "contents": "x"}], "timeout": "5m"}"#,
+        )
+        .unwrap();
+        assert_eq!(run.size.cpu, Some(2));
+        assert_eq!(run.timeout, Some(Duration::from_secs(300)));
+        assert_eq!(run.vm().files.len(), 1);
+        let err =
+            serde_json::from_str::<RunImageRequest>(r#"{"image": "i", "flavr": "f"}"#).unwrap_err();
+        assert!(err.to_string().contains("flavr"), "{err}");
+        let resize: ResizeRequest = serde_json::from_str(r#"{"flavor": "f"}"#).unwrap();
+        assert_eq!(resize.size.flavor.as_deref(), Some("f"));
+        assert!(serde_json::from_str::<ResizeRequest>(r#"{"flavor": "f", "x": 1}"#).is_err());
+        let build: BuildImageRequest =
+            serde_json::from_str(r#"{"image": "i", "flavor": "f", "name": "n"}"#).unwrap();
+        assert_eq!(build.size.flavor.as_deref(), Some("f"));
+        assert!(
+            serde_json::from_str::<BuildImageRequest>(r#"{"image": "i", "name": "n", "y": 1}"#)
+                .is_err()
+        );
+    }
 }

@@ -20,6 +20,32 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// One constructor per kind of error the API itself reports: `ApiError::invalid(message)`, …
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $name:ident => $status:ident, $kind:literal;)*) => {
+        impl ApiError {
+            $(
+                $(#[$doc])*
+                pub fn $name(message: impl Into<String>) -> Self {
+                    Self::new(StatusCode::$status, $kind, message)
+                }
+            )*
+        }
+    };
+}
+
+kinds! {
+    /// The request is wrong; the message says how.
+    invalid => BAD_REQUEST, "invalid";
+    not_found => NOT_FOUND, "not-found";
+    conflict => CONFLICT, "conflict";
+    unauthenticated => UNAUTHORIZED, "unauthenticated";
+    forbidden => FORBIDDEN, "forbidden";
+    /// A component swap refused by validation; the old version keeps serving.
+    rejected => UNPROCESSABLE_ENTITY, "rejected";
+    internal => INTERNAL_SERVER_ERROR, "internal";
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
         ApiError {
@@ -27,35 +53,6 @@ impl ApiError {
             kind: Cow::Borrowed(kind),
             message: message.into(),
         }
-    }
-
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid", message)
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", message)
-    }
-
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", message)
-    }
-
-    pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
-    /// A component swap refused by validation; the old version keeps serving.
-    pub fn rejected(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", message)
-    }
-
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
 
     /// A connector call's error, with the status its kind deserves.

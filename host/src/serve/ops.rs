@@ -5,10 +5,11 @@ use super::ServerState;
 use super::error::ApiError;
 use super::jobs::{Job, JobStatus, NewJob};
 use super::params::{self, Params};
+use crate::ops::Ctx;
 use crate::ops::disks::{self, AttachRequest, DetachRequest};
 use crate::ops::images::{self, BuildImageRequest, CreateImageRequest};
+use crate::ops::inputs::SizeRequest;
 use crate::ops::vms::{self, ListRequest, Power, ResizeRequest, RunImageRequest, TerminateRequest};
-use crate::ops::{Ctx, inputs};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -80,37 +81,59 @@ where
     }
 }
 
-fn new_job(kind: &'static str, connector: &str, title: String) -> NewJob {
-    NewJob {
-        kind,
-        connector: connector.to_string(),
-        title,
-        run_id: None,
-        progress: None,
+/// An operation run as a job: what it is, for the job table.
+struct JobSpec {
+    kind: &'static str,
+    title: String,
+    /// The status of the answer with `?wait=true`.
+    done: StatusCode,
+}
+
+impl JobSpec {
+    fn new(kind: &'static str, title: String, done: StatusCode) -> Self {
+        JobSpec { kind, title, done }
+    }
+
+    /// Runs `op` on the connector's context as a job whose result is the operation's view.
+    async fn run<V, F, Fut>(
+        self,
+        s: &ServerState,
+        c: &str,
+        ctx: Ctx,
+        wait: bool,
+        op: F,
+    ) -> ApiResult
+    where
+        V: Serialize,
+        F: FnOnce(Ctx) -> Fut,
+        Fut: Future<Output = anyhow::Result<V>> + Send + 'static,
+    {
+        let client = ctx.client.clone();
+        let op = op(ctx);
+        let work = async move {
+            let view = op
+                .await
+                .map_err(|e| ApiError::from_anyhow(&e).redacted(&client))?;
+            Ok(serde_json::to_value(view).expect("views serialize"))
+        };
+        let new = NewJob {
+            kind: self.kind,
+            connector: c.to_string(),
+            title: self.title,
+            run_id: None,
+            progress: None,
+        };
+        Ok(submit(s, wait, new, self.done, work).await)
     }
 }
 
-/// Runs an operation as a job whose result is its view.
-async fn submit_op<V, F>(
-    s: &ServerState,
-    ctx: &Ctx,
-    wait: bool,
-    new: NewJob,
-    done: StatusCode,
-    op: F,
-) -> Response
-where
-    V: Serialize,
-    F: Future<Output = anyhow::Result<V>> + Send + 'static,
-{
-    let client = ctx.client.clone();
-    let work = async move {
-        let view = op
-            .await
-            .map_err(|e| ApiError::from_anyhow(&e).redacted(&client))?;
-        Ok(serde_json::to_value(view).expect("views serialize"))
-    };
-    submit(s, wait, new, done, work).await
+/// `?wait` and the JSON body of a job route.
+fn job_input<T: serde::de::DeserializeOwned>(
+    q: Option<&str>,
+    body: &[u8],
+) -> Result<(bool, T), ApiError> {
+    let wait = Params::parse(q)?.only(&["wait"])?.flag("wait")?;
+    Ok((wait, params::json(body)?))
 }
 
 /// Answers an operation's view at once (200).
@@ -125,19 +148,10 @@ fn refused(e: anyhow::Error) -> ApiError {
 }
 
 /// A size error, with the API's way of saying it.
-fn check_size(
-    flavor: &Option<String>,
-    cpu: Option<u32>,
-    ram_mb: Option<u32>,
-    disk_gb: Option<u32>,
-) -> Result<(), ApiError> {
-    inputs::size(flavor.clone(), cpu, ram_mb, disk_gb)
+fn check_size(size: &SizeRequest) -> Result<(), ApiError> {
+    size.size()
         .map(|_| ())
         .map_err(|e| ApiError::invalid(format!("{e}: give \"flavor\", or \"cpu\" and \"ram_mb\"")))
-}
-
-fn wait_flag(q: Option<&str>) -> Result<bool, ApiError> {
-    Params::parse(q)?.only(&["wait"])?.flag("wait")
 }
 
 async fn connectors(State(s): State<ServerState>) -> Json<Vec<Value>> {
@@ -223,25 +237,16 @@ async fn vm_create(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let wait = wait_flag(q.as_deref())?;
-    let req: RunImageRequest = params::json(&body)?;
-    check_size(&req.flavor, req.cpu, req.ram_mb, req.disk_gb)?;
+    let (wait, req): (_, RunImageRequest) = job_input(q.as_deref(), &body)?;
+    check_size(&req.size)?;
     let ctx = s.ctx(&c)?;
     let run = vms::prepare_run(&ctx, &req).map_err(refused)?;
     let title = format!("VM {} from {}", run.spec.name, run.spec.image);
-    let op = {
-        let ctx = ctx.clone();
-        async move { vms::run_image(&ctx, run).await }
-    };
-    Ok(submit_op(
-        &s,
-        &ctx,
-        wait,
-        new_job("run-image", &c, title),
-        StatusCode::CREATED,
-        op,
-    )
-    .await)
+    JobSpec::new("run-image", title, StatusCode::CREATED)
+        .run(&s, &c, ctx, wait, |ctx| async move {
+            vms::run_image(&ctx, run).await
+        })
+        .await
 }
 
 async fn vm_delete(
@@ -302,25 +307,14 @@ async fn vm_resize(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let wait = wait_flag(q.as_deref())?;
-    let req: ResizeRequest = params::json(&body)?;
-    check_size(&req.flavor, req.cpu, req.ram_mb, req.disk_gb)?;
-    let size = req.size().map_err(refused)?;
-    let ctx = s.ctx(&c)?;
-    let title = format!("resize VM {id}");
-    let op = {
-        let ctx = ctx.clone();
-        async move { vms::resize(&ctx, &id, size, req.timeout).await }
-    };
-    Ok(submit_op(
-        &s,
-        &ctx,
-        wait,
-        new_job("resize", &c, title),
-        StatusCode::OK,
-        op,
-    )
-    .await)
+    let (wait, req): (_, ResizeRequest) = job_input(q.as_deref(), &body)?;
+    check_size(&req.size)?;
+    let size = req.size.size().map_err(refused)?;
+    let job = JobSpec::new("resize", format!("resize VM {id}"), StatusCode::OK);
+    job.run(&s, &c, s.ctx(&c)?, wait, |ctx| async move {
+        vms::resize(&ctx, &id, size, req.timeout).await
+    })
+    .await
 }
 
 async fn disk_attach(
@@ -329,24 +323,14 @@ async fn disk_attach(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let wait = wait_flag(q.as_deref())?;
-    let req: AttachRequest = params::json(&body)?;
+    let (wait, req): (_, AttachRequest) = job_input(q.as_deref(), &body)?;
     req.check().map_err(refused)?;
-    let ctx = s.ctx(&c)?;
     let title = format!("attach a {} GB disk to VM {id}", req.size_gb);
-    let op = {
-        let ctx = ctx.clone();
-        async move { disks::attach(&ctx, &id, req).await }
-    };
-    Ok(submit_op(
-        &s,
-        &ctx,
-        wait,
-        new_job("attach-disk", &c, title),
-        StatusCode::CREATED,
-        op,
-    )
-    .await)
+    let job = JobSpec::new("attach-disk", title, StatusCode::CREATED);
+    job.run(&s, &c, s.ctx(&c)?, wait, |ctx| async move {
+        disks::attach(&ctx, &id, req).await
+    })
+    .await
 }
 
 async fn disk_detach(
@@ -359,24 +343,13 @@ async fn disk_detach(
         delete: p.flag("delete")?,
         timeout: p.duration("timeout")?,
     };
-    let ctx = s.ctx(&c)?;
-    let title = format!(
-        "detach volume {disk} from VM {id}{}",
-        if req.delete { " and delete it" } else { "" }
-    );
-    let op = {
-        let ctx = ctx.clone();
-        async move { disks::detach(&ctx, &id, &disk, req).await }
-    };
-    Ok(submit_op(
-        &s,
-        &ctx,
-        p.flag("wait")?,
-        new_job("detach-disk", &c, title),
-        StatusCode::OK,
-        op,
-    )
-    .await)
+    let and_delete = if req.delete { " and delete it" } else { "" };
+    let title = format!("detach volume {disk} from VM {id}{and_delete}");
+    let job = JobSpec::new("detach-disk", title, StatusCode::OK);
+    job.run(&s, &c, s.ctx(&c)?, p.flag("wait")?, |ctx| async move {
+        disks::detach(&ctx, &id, &disk, req).await
+    })
+    .await
 }
 
 async fn vm_create_image(
@@ -385,23 +358,13 @@ async fn vm_create_image(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let wait = wait_flag(q.as_deref())?;
-    let req: CreateImageRequest = params::json(&body)?;
-    let ctx = s.ctx(&c)?;
+    let (wait, req): (_, CreateImageRequest) = job_input(q.as_deref(), &body)?;
     let title = format!("image {} from VM {id}", req.name);
-    let op = {
-        let ctx = ctx.clone();
-        async move { images::create(&ctx, &id, req).await }
-    };
-    Ok(submit_op(
-        &s,
-        &ctx,
-        wait,
-        new_job("create-image", &c, title),
-        StatusCode::CREATED,
-        op,
-    )
-    .await)
+    let job = JobSpec::new("create-image", title, StatusCode::CREATED);
+    job.run(&s, &c, s.ctx(&c)?, wait, |ctx| async move {
+        images::create(&ctx, &id, req).await
+    })
+    .await
 }
 
 async fn image_build(
@@ -410,23 +373,14 @@ async fn image_build(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let wait = wait_flag(q.as_deref())?;
-    let req: BuildImageRequest = params::json(&body)?;
-    check_size(&req.flavor, req.cpu, req.ram_mb, req.disk_gb)?;
+    let (wait, req): (_, BuildImageRequest) = job_input(q.as_deref(), &body)?;
+    check_size(&req.size)?;
     let ctx = s.ctx(&c)?;
     let build = images::prepare_build(&ctx, &req).map_err(refused)?;
     let title = format!("image {} from {}", build.name, build.base_image);
-    let op = {
-        let ctx = ctx.clone();
-        async move { images::build(&ctx, build).await }
-    };
-    Ok(submit_op(
-        &s,
-        &ctx,
-        wait,
-        new_job("build-image", &c, title),
-        StatusCode::CREATED,
-        op,
-    )
-    .await)
+    let job = JobSpec::new("build-image", title, StatusCode::CREATED);
+    job.run(&s, &c, ctx, wait, |ctx| async move {
+        images::build(&ctx, build).await
+    })
+    .await
 }

@@ -80,8 +80,14 @@ pub async fn deploy(
     opts: &DeployOptions,
     observer: Arc<dyn Observer>,
 ) -> anyhow::Result<DeployResult> {
-    let outcome = deploy_inner(client, plan, run_id, opts, observer.clone()).await;
-    match outcome {
+    let run = Run {
+        client,
+        plan,
+        run_id,
+        opts,
+        observer: observer.clone(),
+    };
+    match run.create_and_wait().await {
         Ok(r) => Ok(r),
         Err(e) if opts.keep_on_failure => Err(e.context(format!(
             "deployment {} (run {run_id}) failed; its VMs were kept as asked (`terminate --run-id {run_id}` removes them)",
@@ -104,114 +110,126 @@ pub async fn deploy(
     }
 }
 
-async fn deploy_inner(
-    client: &Client,
-    plan: &DeploymentPlan,
-    run_id: &str,
-    opts: &DeployOptions,
+/// One run of a deployment.
+struct Run<'a> {
+    client: &'a Client,
+    plan: &'a DeploymentPlan,
+    run_id: &'a str,
+    opts: &'a DeployOptions,
     observer: Arc<dyn Observer>,
-) -> anyhow::Result<DeployResult> {
-    // Resolve sizes and images once per group: bad input fails before anything is created.
-    observer.phase("resolving sizes and images");
-    let mut specs = Vec::new();
-    for g in &plan.groups {
-        let flavor = client
-            .resolve_size(g.spec.size.clone())
-            .await
-            .with_context(|| format!("node group `{}`", g.name))?;
-        let image = client
-            .get_image(g.spec.image.clone())
-            .await
-            .with_context(|| format!("node group `{}`", g.name))?;
-        let mut spec = g.spec.clone();
-        spec.size = Size::Flavor(flavor.id);
-        spec.image = image.id;
-        specs.push((g, spec));
-    }
+}
 
-    let mut progress: BTreeMap<String, GroupProgress> = plan
-        .groups
-        .iter()
-        .map(|g| {
-            (
-                g.name.clone(),
-                GroupProgress {
-                    total: g.count,
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    observer.progress(&progress);
+impl Run<'_> {
+    async fn create_and_wait(&self) -> anyhow::Result<DeployResult> {
+        let Run {
+            client,
+            plan,
+            run_id,
+            opts,
+            observer,
+        } = self;
+        let (client, plan, run_id, opts) = (*client, *plan, *run_id, *opts);
+        // Resolve sizes and images once per group: bad input fails before anything is created.
+        observer.phase("resolving sizes and images");
+        let mut specs = Vec::new();
+        for g in &plan.groups {
+            let flavor = client
+                .resolve_size(g.spec.size.clone())
+                .await
+                .with_context(|| format!("node group `{}`", g.name))?;
+            let image = client
+                .get_image(g.spec.image.clone())
+                .await
+                .with_context(|| format!("node group `{}`", g.name))?;
+            let mut spec = g.spec.clone();
+            spec.size = Size::Flavor(flavor.id);
+            spec.image = image.id;
+            specs.push((g, spec));
+        }
 
-    // Create every VM concurrently, at most `concurrency` calls in flight.
-    observer.phase("creating VMs");
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut set = tokio::task::JoinSet::new();
-    for (g, spec) in &specs {
-        for index in 1..=g.count {
-            let mut spec = spec.clone();
-            spec.name = format!("{}-{index}", spec.name);
-            spec.tags.extend([
-                tag(TAG_RUN, run_id),
-                tag(TAG_DEPLOYMENT, &plan.name),
-                tag(TAG_NODE, &g.name),
-                tag(TAG_INDEX, &index.to_string()),
-            ]);
-            let (client, semaphore, stop, node) = (
-                client.clone(),
-                semaphore.clone(),
-                stop.clone(),
-                g.name.clone(),
-            );
-            set.spawn(async move {
-                let _permit = semaphore.acquire_owned().await.expect("open semaphore");
-                if stop.load(Ordering::SeqCst) {
-                    return (node, index, None);
-                }
-                let name = spec.name.clone();
-                let r = client.create_vm(spec).await;
-                if r.is_err() {
-                    stop.store(true, Ordering::SeqCst);
-                }
+        let mut progress: BTreeMap<String, GroupProgress> = plan
+            .groups
+            .iter()
+            .map(|g| {
                 (
-                    node,
-                    index,
-                    Some(r.with_context(|| format!("creating VM {name}"))),
+                    g.name.clone(),
+                    GroupProgress {
+                        total: g.count,
+                        ..Default::default()
+                    },
                 )
-            });
-        }
-    }
-    let mut created: HashMap<String, (String, u32)> = HashMap::new();
-    let mut first_error = None;
-    while let Some(joined) = set.join_next().await {
-        let (node, index, r) = joined.context("a create task panicked")?;
-        match r {
-            Some(Ok(vm)) => {
-                progress.get_mut(&node).expect("group").created += 1;
-                observer.progress(&progress);
-                created.insert(vm.id, (node, index));
-            }
-            Some(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            None => {}
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+            })
+            .collect();
+        observer.progress(&progress);
 
-    // Wait for all of them with one list call per interval.
-    observer.phase("waiting for VMs to run");
-    let tags: Vec<Tag> = vec![tag(TAG_RUN, run_id)];
-    let what = format!(
-        "the {} VMs of deployment {} to run",
-        created.len(),
-        plan.name
-    );
-    let vms = wait::vms_by_tags(client, &tags, opts.poll, &what, |vms| {
+        // Create every VM concurrently, at most `concurrency` calls in flight.
+        observer.phase("creating VMs");
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut set = tokio::task::JoinSet::new();
+        for (g, spec) in &specs {
+            for index in 1..=g.count {
+                let mut spec = spec.clone();
+                spec.name = format!("{}-{index}", spec.name);
+                spec.tags.extend([
+                    tag(TAG_RUN, run_id),
+                    tag(TAG_DEPLOYMENT, &plan.name),
+                    tag(TAG_NODE, &g.name),
+                    tag(TAG_INDEX, &index.to_string()),
+                ]);
+                let (client, semaphore, stop, node) = (
+                    client.clone(),
+                    semaphore.clone(),
+                    stop.clone(),
+                    g.name.clone(),
+                );
+                set.spawn(async move {
+                    let _permit = semaphore.acquire_owned().await.expect("open semaphore");
+                    if stop.load(Ordering::SeqCst) {
+                        return (node, index, None);
+                    }
+                    let name = spec.name.clone();
+                    let r = client.create_vm(spec).await;
+                    if r.is_err() {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    (
+                        node,
+                        index,
+                        Some(r.with_context(|| format!("creating VM {name}"))),
+                    )
+                });
+            }
+        }
+        let mut created: HashMap<String, (String, u32)> = HashMap::new();
+        let mut first_error = None;
+        while let Some(joined) = set.join_next().await {
+            let (node, index, r) = joined.context("a create task panicked")?;
+            match r {
+                Some(Ok(vm)) => {
+                    progress.get_mut(&node).expect("group").created += 1;
+                    observer.progress(&progress);
+                    created.insert(vm.id, (node, index));
+                }
+                Some(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                None => {}
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+
+        // Wait for all of them with one list call per interval.
+        observer.phase("waiting for VMs to run");
+        let tags: Vec<Tag> = vec![tag(TAG_RUN, run_id)];
+        let what = format!(
+            "the {} VMs of deployment {} to run",
+            created.len(),
+            plan.name
+        );
+        let vms = wait::vms_by_tags(client, &tags, opts.poll, &what, |vms| {
         let by_id: HashMap<&str, &Vm> = vms.iter().map(|v| (v.id.as_str(), v)).collect();
         for p in progress.values_mut() {
             p.running = 0;
@@ -259,12 +277,13 @@ async fn deploy_inner(
         (ready.len() == created.len()).then_some(Ok(ready))
     })
     .await?;
-    let mut vms = vms;
-    vms.sort_by(|a, b| (&a.node, a.index).cmp(&(&b.node, b.index)));
-    observer.phase("done");
-    Ok(DeployResult {
-        run_id: run_id.to_string(),
-        name: plan.name.clone(),
-        vms,
-    })
+        let mut vms = vms;
+        vms.sort_by(|a, b| (&a.node, a.index).cmp(&(&b.node, b.index)));
+        observer.phase("done");
+        Ok(DeployResult {
+            run_id: run_id.to_string(),
+            name: plan.name.clone(),
+            vms,
+        })
+    }
 }

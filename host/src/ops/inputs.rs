@@ -22,7 +22,7 @@ pub struct NoLocalFiles;
 impl LocalFiles for NoLocalFiles {
     fn read(&self, path: &Path, what: &str) -> anyhow::Result<(Vec<u8>, bool)> {
         bail!(
-            "{what} `{}` names a file on the server, which the API does not read: give it inline",
+            "{what} `{}` names a file on the server, which the API does not read: give SSH keys as public key text (\"ssh-ed25519 AAAA… user@host\"), files and user data inline",
             path.display()
         )
     }
@@ -105,9 +105,7 @@ impl SshKey {
                 Ok(k.trim().to_string())
             }
             SshKey::Path(p) => {
-                let (bytes, _) = local.read(p, "the SSH key").with_context(|| {
-                    "ssh_keys entries are public key text like \"ssh-ed25519 AAAA… user@host\" or, on the command line, .pub files"
-                })?;
+                let (bytes, _) = local.read(p, "the SSH public key")?;
                 let text = String::from_utf8(bytes)
                     .with_context(|| format!("SSH key file {} is not text", p.display()))?;
                 let key = text.trim();

@@ -106,6 +106,10 @@ pub struct OrchestrationConfig {
     /// Default deadline for a VM (or a whole deployment) to become ready.
     #[serde(with = "humantime_serde")]
     pub vm_timeout: Duration,
+    /// VMs that go to the cloud's error state and are replaced, per run, before it fails.
+    pub replace_failed: u32,
+    /// The largest run accepted: a bigger deployment is refused before anything is created.
+    pub max_vms_per_run: u64,
 }
 
 impl Default for OrchestrationConfig {
@@ -114,6 +118,8 @@ impl Default for OrchestrationConfig {
             concurrency: 64,
             poll_interval: Duration::from_secs(2),
             vm_timeout: Duration::from_secs(600),
+            replace_failed: 2,
+            max_vms_per_run: 1000,
         }
     }
 }

@@ -15,6 +15,8 @@ use std::path::Path;
 #[serde(deny_unknown_fields)]
 pub struct DeploymentFile {
     pub name: String,
+    /// VMs in the cloud's error state replaced per run [default: `[orchestration] replace_failed`].
+    pub replace_failed: Option<u32>,
     #[serde(default)]
     pub defaults: NodeSettings,
     #[serde(rename = "node", default)]
@@ -57,6 +59,7 @@ pub struct GroupDraft {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeploymentDraft {
     pub name: String,
+    pub replace_failed: Option<u32>,
     pub groups: Vec<GroupDraft>,
 }
 
@@ -115,6 +118,7 @@ pub fn plan(file: &DeploymentFile, base_dir: &Path) -> anyhow::Result<Deployment
     }
     Ok(DeploymentDraft {
         name: file.name.clone(),
+        replace_failed: file.replace_failed,
         groups,
     })
 }

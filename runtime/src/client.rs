@@ -1,36 +1,164 @@
-//! Typed calls into a connector: one method per WIT operation, each in a fresh instance.
+//! Typed calls into a connector: one method per WIT operation, each in a fresh instance,
+//! repeated under the [`RetryPolicy`] where that is safe ([`Repeat`]).
 
 use crate::bindings::types::{
-    ConnectorInfo, Disk, Flavor, Image, ResizePlan, Size, Tag, Vm, VmSpec,
+    ConnectorInfo, Disk, Flavor, Image, ResizePlan, Size, Tag, Vm, VmSpec, VmState,
 };
 use crate::engine::Connector;
-use crate::error::CallError;
+use crate::error::{CallError, ErrorKind};
+use crate::metrics::CallLabels;
+use crate::retry::{Repeat, RetryPolicy, is_transient};
+use tokio::time::Instant;
 
 /// A cheap, cloneable handle to call a connector's operations.
 #[derive(Clone)]
 pub struct Client {
     connector: Connector,
+    retry: RetryPolicy,
 }
 
-/// Generates a method forwarding to the guest export of the same name.
+/// Generates a method forwarding to the guest export of the same name. A delete's value when
+/// a repeat finds the thing gone is `()`; other operations have none.
 macro_rules! op {
-    ($(#[$doc:meta])* $name:ident => $call:ident ( $($arg:ident : $ty:ty => $pass:expr),* ) -> $ret:ty) => {
+    ($(#[$doc:meta])* $name:ident [Delete] => $($rest:tt)*) => {
+        op!(@ $(#[$doc])* $name [Delete] (Some(())) => $($rest)*);
+    };
+    ($(#[$doc:meta])* $name:ident [Action] => $call:ident ( id: String => &id $(, $arg:ident : $ty:ty => $pass:expr)* ) -> ()) => {
+        $(#[$doc])*
+        pub async fn $name(&self, id: String $(, $arg: $ty)*) -> Result<(), CallError> {
+            let (result, attempts) = self.attempts(stringify!($name), Repeat::Action, None, || {
+                let id = id.clone();
+                self.connector.call(stringify!($name), move |c, s| {
+                    Box::pin(async move {
+                        c.slipstream_connector_connector().$call(s, &id $(, $pass)*).await
+                    })
+                })
+            })
+            .await;
+            self.reconcile_action(stringify!($name), &id, result, attempts).await
+        }
+    };
+    ($(#[$doc:meta])* $name:ident [$repeat:ident] => $($rest:tt)*) => {
+        op!(@ $(#[$doc])* $name [$repeat] (None) => $($rest)*);
+    };
+    (@ $(#[$doc:meta])* $name:ident [$repeat:ident] ($gone:expr) => $call:ident ( $($arg:ident : $ty:ty => $pass:expr),* ) -> $ret:ty) => {
         $(#[$doc])*
         pub async fn $name(&self, $($arg: $ty),*) -> Result<$ret, CallError> {
-            self.connector
-                .call(stringify!($name), move |c, s| {
+            self.attempts(stringify!($name), Repeat::$repeat, $gone, || {
+                $(let $arg = $arg.clone();)*
+                self.connector.call(stringify!($name), move |c, s| {
                     Box::pin(async move {
                         c.slipstream_connector_connector().$call(s, $($pass),*).await
                     })
                 })
-                .await
+            })
+            .await
+            .0
         }
     };
 }
 
 impl Client {
     pub fn new(connector: Connector) -> Self {
-        Client { connector }
+        Client {
+            connector,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same connector under another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Runs `call`, repeating it on transient errors as `repeat` allows, within the policy's
+    /// budgets; returns the outcome and how many attempts it took. Every repeat is logged at
+    /// debug level and counted in the metrics.
+    async fn attempts<T, F, Fut>(
+        &self,
+        op: &'static str,
+        repeat: Repeat,
+        gone: Option<T>,
+        mut call: F,
+    ) -> (Result<T, CallError>, u32)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, CallError>>,
+    {
+        let policy = if repeat == Repeat::Never {
+            RetryPolicy::none()
+        } else {
+            self.retry
+        };
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            let result = call().await;
+            attempt += 1;
+            match result {
+                // Gone on a repeat: the earlier attempt deleted it.
+                Err(e) if attempt > 1 && e.is_not_found() && gone.is_some() => {
+                    return (Ok(gone.expect("checked")), attempt);
+                }
+                Err(e)
+                    if is_transient(&e)
+                        && attempt < policy.max_attempts
+                        && started.elapsed() < policy.budget =>
+                {
+                    let delay = policy.delay(attempt - 1);
+                    tracing::debug!(
+                        connector = self.connector.name(),
+                        op,
+                        attempt,
+                        "{e}; repeating in {delay:?}"
+                    );
+                    self.connector
+                        .metrics()
+                        .retries
+                        .get_or_create(&CallLabels {
+                            connector: self.connector.name().to_string(),
+                            op: op.to_string(),
+                        })
+                        .inc();
+                    tokio::time::sleep(delay).await;
+                }
+                other => return (other, attempt),
+            }
+        }
+    }
+
+    /// A power action refused on a repeat may have been carried out by an earlier attempt whose
+    /// answer was lost: the VM's state decides.
+    async fn reconcile_action(
+        &self,
+        op: &'static str,
+        id: &str,
+        result: Result<(), CallError>,
+        attempts: u32,
+    ) -> Result<(), CallError> {
+        let refused = matches!(
+            result.as_ref().map_err(CallError::kind),
+            Err(Some(ErrorKind::Invalid | ErrorKind::Conflict))
+        );
+        if attempts == 1 || !refused {
+            return result;
+        }
+        let vm = self.get_vm(id.to_string()).await?;
+        let done = match op {
+            "start_vm" => vm.state == VmState::Running,
+            "stop_vm" => vm.state == VmState::Stopped,
+            _ => matches!(vm.state, VmState::Running | VmState::Rebooting),
+        };
+        if done || vm.task.is_some() {
+            tracing::debug!(
+                op,
+                id,
+                "a repeat was refused, but an earlier attempt did it"
+            );
+            return Ok(());
+        }
+        result
     }
 
     pub fn connector(&self) -> &Connector {
@@ -41,25 +169,29 @@ impl Client {
         self.connector.info().await
     }
 
-    op!(list_flavors => call_list_flavors() -> Vec<Flavor>);
-    op!(resolve_size => call_resolve_size(size: Size => &size) -> Flavor);
-    op!(list_images => call_list_images() -> Vec<Image>);
-    op!(get_image => call_get_image(image: String => &image) -> Image);
-    op!(delete_image => call_delete_image(id: String => &id) -> ());
-    op!(set_image_public => call_set_image_public(id: String => &id, public: bool => public) -> ());
-    op!(create_image => call_create_image(vm_id: String => &vm_id, name: String => &name) -> Image);
-    op!(create_vm => call_create_vm(spec: VmSpec => &spec) -> Vm);
-    op!(get_vm => call_get_vm(id: String => &id) -> Vm);
-    op!(list_vms => call_list_vms(tags: Vec<Tag> => &tags) -> Vec<Vm>);
-    op!(delete_vm => call_delete_vm(id: String => &id) -> ());
-    op!(start_vm => call_start_vm(id: String => &id) -> ());
-    op!(stop_vm => call_stop_vm(id: String => &id) -> ());
-    op!(reboot_vm => call_reboot_vm(id: String => &id, hard: bool => hard) -> ());
-    op!(plan_resize => call_plan_resize(id: String => &id, size: Size => &size) -> ResizePlan);
-    op!(resize_vm => call_resize_vm(id: String => &id, flavor_id: String => &flavor_id) -> ());
-    op!(list_disks => call_list_disks(vm_id: Option<String> => vm_id.as_deref()) -> Vec<Disk>);
-    op!(get_disk => call_get_disk(id: String => &id) -> Disk);
-    op!(attach_disk => call_attach_disk(vm_id: String => &vm_id, size_gb: u32 => size_gb, name: String => &name) -> Disk);
-    op!(detach_disk => call_detach_disk(vm_id: String => &vm_id, disk_id: String => &disk_id) -> ());
-    op!(delete_disk => call_delete_disk(disk_id: String => &disk_id) -> ());
+    op!(list_flavors [Read] => call_list_flavors() -> Vec<Flavor>);
+    op!(resolve_size [Read] => call_resolve_size(size: Size => &size) -> Flavor);
+    op!(list_images [Read] => call_list_images() -> Vec<Image>);
+    op!(get_image [Read] => call_get_image(image: String => &image) -> Image);
+    op!(delete_image [Delete] => call_delete_image(id: String => &id) -> ());
+    op!(set_image_public [Read] => call_set_image_public(id: String => &id, public: bool => public) -> ());
+    op!(create_image [Never] => call_create_image(vm_id: String => &vm_id, name: String => &name) -> Image);
+    op!(
+        /// Never repeated here: an unclear create is reconciled by looking its VM up (see
+        /// `orchestrate`), not by creating again blindly.
+        create_vm [Never] => call_create_vm(spec: VmSpec => &spec) -> Vm
+    );
+    op!(get_vm [Read] => call_get_vm(id: String => &id) -> Vm);
+    op!(list_vms [Read] => call_list_vms(tags: Vec<Tag> => &tags) -> Vec<Vm>);
+    op!(delete_vm [Delete] => call_delete_vm(id: String => &id) -> ());
+    op!(start_vm [Action] => call_start_vm(id: String => &id) -> ());
+    op!(stop_vm [Action] => call_stop_vm(id: String => &id) -> ());
+    op!(reboot_vm [Action] => call_reboot_vm(id: String => &id, hard: bool => hard) -> ());
+    op!(plan_resize [Read] => call_plan_resize(id: String => &id, size: Size => &size) -> ResizePlan);
+    op!(resize_vm [Never] => call_resize_vm(id: String => &id, flavor_id: String => &flavor_id) -> ());
+    op!(list_disks [Read] => call_list_disks(vm_id: Option<String> => vm_id.as_deref()) -> Vec<Disk>);
+    op!(get_disk [Read] => call_get_disk(id: String => &id) -> Disk);
+    op!(attach_disk [Never] => call_attach_disk(vm_id: String => &vm_id, size_gb: u32 => size_gb, name: String => &name) -> Disk);
+    op!(detach_disk [Never] => call_detach_disk(vm_id: String => &vm_id, disk_id: String => &disk_id) -> ());
+    op!(delete_disk [Delete] => call_delete_disk(disk_id: String => &disk_id) -> ());
 }

@@ -261,6 +261,11 @@ impl Connector {
         &self.inner.policy
     }
 
+    /// The metrics of the runtime the connector was loaded into.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
     /// Replaces every secret (the token…) in `text` by `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
         redact(text, &self.inner.secrets)

@@ -41,4 +41,5 @@ pub mod metrics;
 pub mod orchestrate;
 pub mod policy;
 pub mod registry;
+pub mod retry;
 pub mod state;

@@ -36,6 +36,7 @@ pub struct Metrics {
     pub traps: Family<ConnectorLabels, Counter>,
     pub swaps: Family<ConnectorLabels, Counter>,
     pub swaps_rejected: Family<ConnectorLabels, Counter>,
+    pub retries: Family<CallLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -55,6 +56,12 @@ impl Default for Metrics {
         let traps = Family::<ConnectorLabels, Counter>::default();
         let swaps = Family::<ConnectorLabels, Counter>::default();
         let swaps_rejected = Family::<ConnectorLabels, Counter>::default();
+        let retries = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "call_retries",
+            "Connector calls repeated after a transient error",
+            retries.clone(),
+        );
         registry.register("calls", "Calls into connectors", calls.clone());
         registry.register(
             "call_errors",
@@ -95,6 +102,7 @@ impl Default for Metrics {
             traps,
             swaps,
             swaps_rejected,
+            retries,
         }
     }
 }

@@ -25,6 +25,7 @@ fn opts() -> DeployOptions {
         concurrency: 64,
         poll: fast_poll(),
         keep_on_failure: false,
+        replace_failed: 2,
     }
 }
 

@@ -5,7 +5,7 @@ use super::Ctx;
 use super::inputs::LocalFiles;
 use crate::deployment::DeploymentDraft;
 use crate::view::{DeployedVmView, DeploymentView, VmView};
-use anyhow::Context;
+use anyhow::{Context, bail};
 use connector_runtime::orchestrate::deploy::{
     self, DeployOptions, DeploymentPlan, GroupPlan, Observer,
 };
@@ -58,15 +58,24 @@ pub fn prepare(
     draft: &DeploymentDraft,
     settings: &DeploySettings,
 ) -> anyhow::Result<Prepared> {
+    let o = &ctx.orchestration;
+    // Bounded work whatever the input: a run's slots are kept in memory.
+    if draft.total() > o.max_vms_per_run {
+        bail!(
+            "deployment {} asks for {} VMs; a run may have at most {} (`[orchestration] max_vms_per_run`): split it, or raise the limit",
+            draft.name,
+            draft.total(),
+            o.max_vms_per_run
+        );
+    }
     Ok(Prepared {
         run_id: orchestrate::new_run_id(),
         plan: plan(draft, ctx.local.as_ref())?,
         opts: DeployOptions {
-            concurrency: settings
-                .concurrency
-                .unwrap_or(ctx.orchestration.concurrency),
+            concurrency: settings.concurrency.unwrap_or(o.concurrency),
             poll: ctx.poll(settings.timeout),
             keep_on_failure: settings.keep_on_failure,
+            replace_failed: draft.replace_failed.unwrap_or(o.replace_failed),
         },
     })
 }

@@ -1,14 +1,24 @@
-//! Deployments: many VMs in node groups, created concurrently, tagged with one run id,
-//! waited for together with one list call per poll interval, cleaned up on failure.
+//! Deployments: many VMs in node groups, created concurrently (at most `concurrency` calls in
+//! flight), tagged with one run id and each with its *slot* (node group, index), waited for
+//! together with one list call per poll interval, cleaned up on failure.
+//!
+//! A public cloud answers 503s, drops connections and loses replies after it acted, so every
+//! slot goes through a small state machine ([`super::slots`]): a create whose outcome is unclear
+//! is looked up by its slot's tags in the next listing (adopted if there, created again if
+//! not); a VM that goes to the cloud's error state is deleted and its slot created again while
+//! the run's replacement budget lasts; at the end no slot keeps two VMs.
 
-use super::wait::{self, Poll};
+use super::slots::{Slot, SlotState, Slots};
+use super::wait::Poll;
 use super::{TAG_DEPLOYMENT, TAG_INDEX, TAG_NODE, TAG_RUN, tag};
-use crate::bindings::types::{Size, Tag, Vm, VmSpec, VmState};
+use crate::bindings::types::{Size, Vm, VmSpec};
 use crate::client::Client;
-use anyhow::Context;
-use std::collections::{BTreeMap, HashMap};
+use crate::error::CallError;
+use crate::retry::is_transient;
+use anyhow::{Context, bail};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::time::Instant;
 
 /// One node group, resolved: every VM of it gets this spec (plus its own name and tags).
 #[derive(Debug, Clone)]
@@ -54,6 +64,8 @@ pub struct DeployOptions {
     pub concurrency: usize,
     pub poll: Poll,
     pub keep_on_failure: bool,
+    /// VMs that went to the cloud's error state and may be replaced in one run.
+    pub replace_failed: u32,
 }
 
 /// One VM of a deployment, with its place in it.
@@ -121,169 +133,185 @@ struct Run<'a> {
 
 impl Run<'_> {
     async fn create_and_wait(&self) -> anyhow::Result<DeployResult> {
-        let Run {
-            client,
-            plan,
-            run_id,
-            opts,
-            observer,
-        } = self;
-        let (client, plan, run_id, opts) = (*client, *plan, *run_id, *opts);
-        // Resolve sizes and images once per group: bad input fails before anything is created.
-        observer.phase("resolving sizes and images");
+        let specs = self.resolve().await?;
+        let mut slots = Slots::new(self.plan, self.opts.replace_failed);
+        self.observer.progress(&slots.progress(self.plan));
+        let poll = self.opts.poll;
+        let deadline = poll.deadline();
+        let mut intervals = poll.intervals();
+        let mut phase = "";
+        loop {
+            if slots.any(SlotState::ToCreate) {
+                self.phase(&mut phase, "creating VMs");
+                self.create(&mut slots, &specs).await?;
+                self.observer.progress(&slots.progress(self.plan));
+            }
+            // One list call per interval for the whole run, whatever its size.
+            match self.client.list_vms(vec![tag(TAG_RUN, self.run_id)]).await {
+                Ok(vms) => {
+                    let replaced = slots.reconcile(&vms)?;
+                    self.delete_all(&replaced).await;
+                    self.observer.progress(&slots.progress(self.plan));
+                    if slots.all_running() {
+                        return self.finish(slots, &vms).await;
+                    }
+                }
+                Err(e) if is_transient(&e) => {
+                    tracing::warn!("listing run {}: {e}; trying again", self.run_id)
+                }
+                Err(e) => return Err(e).context("cannot list the run's VMs"),
+            }
+            self.phase(&mut phase, "waiting for VMs to run");
+            let now = Instant::now();
+            if now >= deadline {
+                bail!(
+                    "timed out after {} waiting for the {} VMs of deployment {} to run ({})",
+                    humantime::format_duration(poll.timeout),
+                    slots.len(),
+                    self.plan.name,
+                    slots.summary()
+                );
+            }
+            let next = intervals.next().unwrap_or(poll.max_interval);
+            tokio::time::sleep_until((now + next).min(deadline)).await;
+        }
+    }
+
+    fn phase(&self, current: &mut &'static str, next: &'static str) {
+        if *current != next {
+            self.observer.phase(next);
+            *current = next;
+        }
+    }
+
+    /// Resolves sizes and images once per group: bad input fails before anything is created,
+    /// and every create names the flavor and image by id.
+    async fn resolve(&self) -> anyhow::Result<Vec<VmSpec>> {
+        self.observer.phase("resolving sizes and images");
         let mut specs = Vec::new();
-        for g in &plan.groups {
-            let flavor = client
+        for g in &self.plan.groups {
+            let group = || format!("node group `{}`", g.name);
+            let flavor = self
+                .client
                 .resolve_size(g.spec.size.clone())
                 .await
-                .with_context(|| format!("node group `{}`", g.name))?;
-            let image = client
+                .with_context(group)?;
+            let image = self
+                .client
                 .get_image(g.spec.image.clone())
                 .await
-                .with_context(|| format!("node group `{}`", g.name))?;
+                .with_context(group)?;
             let mut spec = g.spec.clone();
             spec.size = Size::Flavor(flavor.id);
             spec.image = image.id;
-            specs.push((g, spec));
+            specs.push(spec);
         }
+        Ok(specs)
+    }
 
-        let mut progress: BTreeMap<String, GroupProgress> = plan
-            .groups
-            .iter()
-            .map(|g| {
-                (
-                    g.name.clone(),
-                    GroupProgress {
-                        total: g.count,
-                        ..Default::default()
-                    },
-                )
-            })
-            .collect();
-        observer.progress(&progress);
+    /// The spec of one slot's VM: its name and the tags that name its slot.
+    fn slot_spec(&self, specs: &[VmSpec], slot: &Slot) -> VmSpec {
+        let group = &self.plan.groups[slot.group];
+        let mut spec = specs[slot.group].clone();
+        spec.name = format!("{}-{}", spec.name, slot.index);
+        spec.tags.extend([
+            tag(TAG_RUN, self.run_id),
+            tag(TAG_DEPLOYMENT, &self.plan.name),
+            tag(TAG_NODE, &group.name),
+            tag(TAG_INDEX, &slot.index.to_string()),
+        ]);
+        spec
+    }
 
-        // Create every VM concurrently, at most `concurrency` calls in flight.
-        observer.phase("creating VMs");
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
-        let stop = Arc::new(AtomicBool::new(false));
+    /// Creates the VM of every slot that needs one, at most `concurrency` calls in flight; the
+    /// tasks are started as earlier ones finish, so a run never holds more than that much work.
+    /// An unclear outcome leaves the slot to be looked up; a refusal ends the run.
+    async fn create(&self, slots: &mut Slots, specs: &[VmSpec]) -> anyhow::Result<()> {
+        let mut pending = slots.take_to_create().into_iter();
         let mut set = tokio::task::JoinSet::new();
-        for (g, spec) in &specs {
-            for index in 1..=g.count {
-                let mut spec = spec.clone();
-                spec.name = format!("{}-{index}", spec.name);
-                spec.tags.extend([
-                    tag(TAG_RUN, run_id),
-                    tag(TAG_DEPLOYMENT, &plan.name),
-                    tag(TAG_NODE, &g.name),
-                    tag(TAG_INDEX, &index.to_string()),
-                ]);
-                let (client, semaphore, stop, node) = (
-                    client.clone(),
-                    semaphore.clone(),
-                    stop.clone(),
-                    g.name.clone(),
-                );
+        let mut refused: Option<anyhow::Error> = None;
+        loop {
+            while refused.is_none() && set.len() < self.opts.concurrency.max(1) {
+                let Some(i) = pending.next() else { break };
+                let spec = self.slot_spec(specs, &slots[i]);
+                let client = self.client.clone();
                 set.spawn(async move {
-                    let _permit = semaphore.acquire_owned().await.expect("open semaphore");
-                    if stop.load(Ordering::SeqCst) {
-                        return (node, index, None);
-                    }
                     let name = spec.name.clone();
-                    let r = client.create_vm(spec).await;
-                    if r.is_err() {
-                        stop.store(true, Ordering::SeqCst);
-                    }
-                    (
-                        node,
-                        index,
-                        Some(r.with_context(|| format!("creating VM {name}"))),
-                    )
+                    (i, name, client.create_vm(spec).await)
                 });
             }
-        }
-        let mut created: HashMap<String, (String, u32)> = HashMap::new();
-        let mut first_error = None;
-        while let Some(joined) = set.join_next().await {
-            let (node, index, r) = joined.context("a create task panicked")?;
-            match r {
-                Some(Ok(vm)) => {
-                    progress.get_mut(&node).expect("group").created += 1;
-                    observer.progress(&progress);
-                    created.insert(vm.id, (node, index));
+            let Some(joined) = set.join_next().await else {
+                break;
+            };
+            let (i, name, result) = joined.context("a create task panicked")?;
+            match result {
+                Ok(vm) => slots[i].state = SlotState::Created(vm.id),
+                Err(e) if unclear(&e) => {
+                    tracing::debug!("creating VM {name}: {e}; looking it up by its slot");
+                    slots[i].state = SlotState::Unclear;
                 }
-                Some(Err(e)) => {
-                    first_error.get_or_insert(e);
+                Err(e) => {
+                    slots[i].state = SlotState::ToCreate;
+                    refused.get_or_insert(
+                        anyhow::Error::new(e).context(format!("creating VM {name}")),
+                    );
                 }
-                None => {}
             }
         }
-        if let Some(e) = first_error {
-            return Err(e);
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
+    }
 
-        // Wait for all of them with one list call per interval.
-        observer.phase("waiting for VMs to run");
-        let tags: Vec<Tag> = vec![tag(TAG_RUN, run_id)];
-        let what = format!(
-            "the {} VMs of deployment {} to run",
-            created.len(),
-            plan.name
-        );
-        let vms = wait::vms_by_tags(client, &tags, opts.poll, &what, |vms| {
-        let by_id: HashMap<&str, &Vm> = vms.iter().map(|v| (v.id.as_str(), v)).collect();
-        for p in progress.values_mut() {
-            p.running = 0;
-            p.failed = 0;
-        }
-        let mut ready = Vec::new();
-        for (id, (node, index)) in &created {
-            let p = progress.get_mut(node).expect("group");
-            match by_id.get(id.as_str()) {
-                Some(vm) if vm.state == VmState::Running => {
-                    p.running += 1;
-                    ready.push(DeployedVm {
-                        node: node.clone(),
-                        index: *index,
-                        vm: (*vm).clone(),
-                    });
-                }
-                Some(vm) if vm.state == VmState::Failed => {
-                    p.failed += 1;
-                    observer.progress(&progress);
-                    return Some(Err(anyhow::anyhow!(
-                        "VM {} ({}) of node group `{node}` went to the cloud's error state ({})",
-                        vm.name,
-                        vm.id,
-                        vm.cloud_status
-                    )));
-                }
-                Some(vm) if vm.state == VmState::Terminated => {
-                    return Some(Err(anyhow::anyhow!(
-                        "VM {} ({}) of node group `{node}` was deleted while the deployment waited",
-                        vm.name,
-                        vm.id
-                    )));
-                }
-                Some(_) => {}
-                // Not listed: deleted behind our back (lists hide deleted VMs).
-                None => {
-                    return Some(Err(anyhow::anyhow!(
-                        "VM {id} of node group `{node}` disappeared while the deployment waited"
-                    )));
-                }
+    /// Deletes VMs the run no longer wants (failed, or a slot's second VM), not waiting.
+    async fn delete_all(&self, ids: &[String]) {
+        for id in ids {
+            if let Err(e) = self.client.delete_vm(id.clone()).await
+                && !e.is_not_found()
+            {
+                tracing::warn!("deleting VM {id} of run {}: {e}", self.run_id);
             }
         }
-        observer.progress(&progress);
-        (ready.len() == created.len()).then_some(Ok(ready))
-    })
-    .await?;
-        let mut vms = vms;
+    }
+
+    /// Every slot runs: a slot that the cloud shows twice keeps its own VM and loses the
+    /// other, and VMs being deleted are waited for, so the run ends with exactly its VMs.
+    async fn finish(&self, slots: Slots, vms: &[Vm]) -> anyhow::Result<DeployResult> {
+        let extra = slots.extras(vms);
+        for vm in &extra {
+            tracing::warn!(
+                "run {}: VM {} ({}) is a second VM of its slot: deleting it",
+                self.run_id,
+                vm.name,
+                vm.id
+            );
+        }
+        let ids: Vec<String> = extra.iter().map(|v| v.id.clone()).collect();
+        self.delete_all(&ids).await;
+        let mut leaving = slots.replaced().to_vec();
+        leaving.extend(ids);
+        let tags = [tag(TAG_RUN, self.run_id)];
+        super::terminate_many(self.client, &leaving, &tags, self.opts.poll).await?;
+        let mut vms: Vec<DeployedVm> = slots
+            .into_running()
+            .map(|(group, index, vm)| DeployedVm {
+                node: self.plan.groups[group].name.clone(),
+                index,
+                vm,
+            })
+            .collect();
         vms.sort_by(|a, b| (&a.node, a.index).cmp(&(&b.node, b.index)));
-        observer.phase("done");
+        self.observer.phase("done");
         Ok(DeployResult {
-            run_id: run_id.to_string(),
-            name: plan.name.clone(),
+            run_id: self.run_id.to_string(),
+            name: self.plan.name.clone(),
             vms,
         })
     }
+}
+
+/// A create whose outcome is unknown: the cloud may have acted before the answer was lost.
+fn unclear(e: &CallError) -> bool {
+    is_transient(e)
 }

@@ -4,6 +4,7 @@
 //! creates something cleans it up when a later step fails, so a failure never leaks a VM.
 
 pub mod deploy;
+mod slots;
 pub mod wait;
 
 use crate::bindings::types::{
@@ -45,22 +46,19 @@ pub struct RunRequest {
 pub async fn run_image(client: &Client, mut req: RunRequest) -> anyhow::Result<(Vm, String)> {
     let run_id = new_run_id();
     req.spec.tags.push(tag(TAG_RUN, &run_id));
-    let created = client.create_vm(req.spec.clone()).await;
-    let vm = match created {
+    let vm = match create_once(client, &req.spec, &run_id, req.poll).await {
         Ok(vm) => vm,
+        Err(e) if req.keep_on_failure => {
+            return Err(e.context(format!("cannot create VM {}", req.spec.name)));
+        }
         Err(e) => {
-            // An unclear failure (reply lost, timeout) may still have created the VM: find it
-            // by its run tag and remove it.
-            if wait::is_transient(&e) && !req.keep_on_failure {
-                let removed = cleanup_run(client, &run_id, req.poll).await;
-                return Err(anyhow::Error::new(e)).context(format!(
-                    "creating VM {} failed{}",
-                    req.spec.name,
-                    cleanup_note(&removed)
-                ));
-            }
-            return Err(anyhow::Error::new(e))
-                .context(format!("cannot create VM {}", req.spec.name));
+            // Whatever a lost create may have made carries the run tag: remove it.
+            let removed = cleanup_run(client, &run_id, req.poll).await;
+            return Err(e.context(format!(
+                "cannot create VM {}{}",
+                req.spec.name,
+                cleanup_note(&removed)
+            )));
         }
     };
     if !req.wait {
@@ -79,6 +77,42 @@ pub async fn run_image(client: &Client, mut req: RunRequest) -> anyhow::Result<(
                 cleanup_note(&removed)
             )))
         }
+    }
+}
+
+/// Creates the one VM of `run_id`. A create whose outcome is unclear (reply lost, connection
+/// closed, timeout) is never blindly repeated: the VM is looked up by its run tag and adopted
+/// if the cloud made it, created again only if not.
+async fn create_once(
+    client: &Client,
+    spec: &VmSpec,
+    run_id: &str,
+    poll: Poll,
+) -> anyhow::Result<Vm> {
+    let retry = crate::retry::RetryPolicy::default();
+    let deadline = poll.deadline();
+    let mut attempt = 0;
+    loop {
+        let e = match client.create_vm(spec.clone()).await {
+            Ok(vm) => return Ok(vm),
+            Err(e) => e,
+        };
+        attempt += 1;
+        if !crate::retry::is_transient(&e)
+            || attempt >= retry.max_attempts
+            || tokio::time::Instant::now() >= deadline
+        {
+            return Err(e.into());
+        }
+        tracing::debug!(
+            "creating VM {}: {e}; looking it up by its run tag",
+            spec.name
+        );
+        let listed = client.list_vms(vec![tag(TAG_RUN, run_id)]).await?;
+        if let Some(vm) = listed.into_iter().find(|v| v.state != VmState::Terminated) {
+            return Ok(vm);
+        }
+        tokio::time::sleep(retry.delay(attempt)).await;
     }
 }
 

@@ -3,7 +3,8 @@
 
 use crate::bindings::types::{Disk, DiskState, Image, ImageState, Tag, Vm, VmState};
 use crate::client::Client;
-use crate::error::{CallError, ErrorKind};
+use crate::error::CallError;
+use crate::retry::is_transient;
 use anyhow::bail;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -34,15 +35,6 @@ impl Poll {
         std::iter::successors(Some(Duration::from_millis(250).min(max)), move |d| {
             Some((*d * 2).min(max))
         })
-    }
-}
-
-/// Errors worth retrying within a wait: the cloud or the network hiccuped.
-pub fn is_transient(e: &CallError) -> bool {
-    match e {
-        CallError::Cloud(c) => matches!(c.kind, ErrorKind::Unavailable | ErrorKind::Transport),
-        CallError::Timeout { .. } => true,
-        _ => false,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The catalog cache over wasi:keyvalue. Any failure just means "no cache".
+//! The session cache (catalog, flavors, image records) over wasi:keyvalue. Any failure just
+//! means "no cache".
 
 use crate::bindings::wasi::keyvalue::store::{self, Bucket};
 use crate::client::Cache;

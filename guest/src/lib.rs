@@ -3,8 +3,8 @@
 //! It exports `slipstream:connector/connector@0.1.0` and needs from its host:
 //! - wasi:http to reach the identity endpoint and the service endpoints of its catalog;
 //! - wasi:config keys `auth_url` and `token` (required), `project` and `disk_template` (optional);
-//! - optionally a wasi:keyvalue bucket `okeanos-connector`, where it caches the service catalog
-//!   (never the token) across calls.
+//! - optionally a wasi:keyvalue bucket `okeanos-connector`, where it caches the service catalog,
+//!   the flavor list and the image records a create needs (never the token) across calls.
 //!
 //! ```text
 //! wasmtime run -S http -S config -S config-var=auth_url=https://accounts.okeanos.grnet.gr/identity/v2.0 \

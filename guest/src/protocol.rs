@@ -3,6 +3,10 @@
 //! Synnefo is not consistent about JSON types (server ids are integers, volume ids strings,
 //! snapshot progress is `0` or `"100%"`, a volume's `display_name` can be `null`), so the
 //! fields that vary are read through the lenient helpers at the end of this file.
+//!
+//! `Flavor` and `Image` are also `Serialize`: `ops::lookup` caches them between calls, and
+//! the same field names read them back (the `deserialize_with` readers accept what the
+//! derived writers produce).
 
 use std::collections::BTreeMap;
 
@@ -105,7 +109,7 @@ envelopes! {
     FlavorRoot { flavor: Flavor }
 }
 
-#[derive(Deserialize, Clone, Debug)]
+#[derive(Deserialize, Clone, Debug, Serialize)] // Serialize: ops::lookup caches it
 pub struct Flavor {
     #[serde(deserialize_with = "id")]
     pub id: String,
@@ -135,7 +139,7 @@ envelopes! {
 
 /// An image as the compute view (`/compute/v2.0/images`) shows it; the Plankton names of
 /// the same facts (`properties`, `is_public`) are accepted too.
-#[derive(Deserialize, Clone, Debug, Default)]
+#[derive(Deserialize, Clone, Debug, Default, Serialize)] // Serialize: ops::lookup caches it
 pub struct Image {
     #[serde(deserialize_with = "id")]
     pub id: String,

@@ -82,6 +82,13 @@ pub struct CachedCatalog {
     pub fetched_at: u64,
 }
 
+/// Whether a record fetched at `fetched_at` (unix seconds) is younger than `ttl_secs`; one
+/// stamped in the future (a clock that moved back) is not trusted.
+pub(super) fn is_fresh(fetched_at: u64, ttl_secs: u64) -> bool {
+    let now = unix_now();
+    fetched_at <= now && now - fetched_at < ttl_secs
+}
+
 pub(super) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

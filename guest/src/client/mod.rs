@@ -10,12 +10,14 @@ use crate::fault;
 use crate::protocol::{TokenAuth, TokenId, TokenRequest, TokenResponse};
 
 mod catalog;
+mod memo;
 mod transport;
 
 pub use catalog::{CATALOG_TTL_SECS, CachedCatalog, Catalog, Service, with_version};
+pub use memo::stamp;
 pub use transport::{Cache, Method, NoCache, Request, Response, Transport, host_of, path_of};
 
-use catalog::unix_now;
+use catalog::{is_fresh, unix_now};
 
 pub struct Client {
     pub config: Config,
@@ -45,13 +47,12 @@ impl Client {
     pub fn catalog(&mut self) -> Result<&Catalog, Error> {
         if self.catalog.is_none() {
             let key = self.cache_key();
-            let now = unix_now();
             let cached = self
                 .cache
                 .get(&key)
                 .and_then(|bytes| serde_json::from_slice::<CachedCatalog>(&bytes).ok())
                 .filter(|c| c.catalog.compute.is_some())
-                .filter(|c| c.fetched_at <= now && now - c.fetched_at < CATALOG_TTL_SECS)
+                .filter(|c| is_fresh(c.fetched_at, CATALOG_TTL_SECS))
                 .map(|c| c.catalog);
             match cached {
                 Some(c) => {

@@ -6,15 +6,22 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 pub type Handler = Box<dyn FnMut(&Request) -> Option<Response>>;
+pub type Unanswered = Box<dyn Fn(&Request) -> bool>;
 
 /// Answers each request with the first handler that returns `Some`; records every request.
 #[derive(Clone, Default)]
 pub struct Fake {
     pub log: Rc<RefCell<Vec<Request>>>,
     handlers: Rc<RefCell<Vec<Handler>>>,
+    /// Requests that get no answer at all (a transport error), checked before the handlers.
+    unanswered: Rc<RefCell<Vec<Unanswered>>>,
 }
 
 impl Fake {
+    /// Requests for which `when` holds fail as if the connection broke.
+    pub fn drop_when(&self, when: impl Fn(&Request) -> bool + 'static) {
+        self.unanswered.borrow_mut().push(Box::new(when));
+    }
     pub fn on(&self, h: impl FnMut(&Request) -> Option<Response> + 'static) {
         self.handlers.borrow_mut().push(Box::new(h));
     }
@@ -34,6 +41,9 @@ impl Fake {
 impl Transport for Fake {
     fn send(&mut self, request: &Request) -> Result<Response, Error> {
         self.log.borrow_mut().push(request.clone());
+        if self.unanswered.borrow().iter().any(|when| when(request)) {
+            return Err(Error::Transport("the connection was reset".into()));
+        }
         for h in self.handlers.borrow_mut().iter_mut() {
             if let Some(r) = h(request) {
                 return Ok(r);

@@ -199,3 +199,38 @@ fn non_json_identity_answer_is_a_protocol_error() {
     let err = client(&fake, &MemCache::default()).catalog().unwrap_err();
     assert!(matches!(err, Error::Protocol(ref m) if m.contains("identity token answer")));
 }
+
+#[test]
+fn session_records_are_kept_apart_by_cloud_and_token() {
+    let cache = MemCache::default();
+    let fake = Fake::default();
+    let with = |auth_url: &str, token: &str| {
+        let config = Config {
+            auth_url: auth_url.into(),
+            token: token.into(),
+            ..config()
+        };
+        Client::new(config, Box::new(fake.clone()), Box::new(cache.clone()))
+    };
+    with(AUTH, "SECRET-TOKEN").remember("flavors", &1);
+    assert_eq!(with(AUTH, "SECRET-TOKEN").recall("flavors", 60), Some(1));
+    assert_eq!(with(AUTH, "OTHER-TOKEN").recall::<i32>("flavors", 60), None);
+    let other_cloud = "https://accounts.other.org/identity/v2.0";
+    assert_eq!(
+        with(other_cloud, "SECRET-TOKEN").recall::<i32>("flavors", 60),
+        None
+    );
+    let keys: Vec<String> = cache.0.borrow().keys().cloned().collect();
+    assert!(keys.iter().all(|k| !k.contains("SECRET")), "{keys:?}");
+    assert!(fake.log.borrow().is_empty(), "the cache needs no call");
+}
+
+#[test]
+fn an_old_session_record_is_not_recalled() {
+    let cache = MemCache::default();
+    let mut c = client(&Fake::default(), &cache);
+    let key = c.session_key("flavors");
+    cache.clone().set(&key, &stamp(unix_now() - 601, b"1"));
+    assert_eq!(c.recall::<i32>("flavors", 600), None);
+    assert_eq!(c.recall::<i32>("flavors", 602), Some(1));
+}

@@ -1,5 +1,5 @@
 //! What a session needs from outside: a transport that sends one request, and a cache for
-//! the catalog. Both are traits so that the session runs natively in tests; the component
+//! what it keeps between calls. Both are traits so that the session runs natively in tests; the component
 //! plugs in wasi:http and wasi:keyvalue.
 
 use crate::Error;
@@ -43,7 +43,8 @@ pub trait Transport {
     fn send(&mut self, request: &Request) -> Result<Response, Error>;
 }
 
-/// Where the catalog is kept between calls. Failures are silent: the cache is an optimisation.
+/// Where the catalog and the create path's records are kept between calls. Failures are
+/// silent: the cache is an optimisation.
 pub trait Cache {
     fn get(&mut self, key: &str) -> Option<Vec<u8>>;
     fn set(&mut self, key: &str, value: &[u8]);

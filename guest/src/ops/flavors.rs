@@ -1,7 +1,7 @@
 //! Flavors: listing them, and resolving a WIT size to one.
 
+use super::lookup::Lookup;
 use crate::Error;
-use crate::api;
 use crate::client::Client;
 use crate::convert;
 use crate::protocol;
@@ -19,22 +19,27 @@ pub fn size_request(size: &Size) -> SizeRequest {
     }
 }
 
+/// Read from the cloud, and cached for the creates that follow.
 pub fn list_flavors(c: &mut Client) -> Result<Vec<Flavor>, Error> {
-    Ok(api::list_flavors(c)?.iter().map(convert::flavor).collect())
+    let flavors = Lookup::fresh().flavors(c)?;
+    Ok(flavors.iter().map(convert::flavor).collect())
 }
 
-/// The flavor list and the flavor `size` resolves to in it, preferring the configured disk
-/// template. The list is returned too, for callers that look for alternatives.
+/// The flavor list (as `lookup` reads it) and the flavor `size` resolves to in it, preferring
+/// the configured disk template. The list is returned too, for callers that look for
+/// alternatives.
 pub(super) fn resolve(
     c: &mut Client,
     size: &Size,
+    lookup: &mut Lookup,
 ) -> Result<(Vec<protocol::Flavor>, protocol::Flavor), Error> {
-    let flavors = api::list_flavors(c)?;
+    let flavors = lookup.flavors(c)?;
     let preferred = c.config.disk_template.clone();
     let flavor = sizing::resolve(&flavors, &size_request(size), preferred.as_deref())?;
     Ok((flavors, flavor))
 }
 
+/// Read from the cloud, and cached for the creates that follow.
 pub fn resolve_size(c: &mut Client, size: &Size) -> Result<Flavor, Error> {
-    resolve(c, size).map(|(_, f)| convert::flavor(&f))
+    resolve(c, size, &mut Lookup::fresh()).map(|(_, f)| convert::flavor(&f))
 }

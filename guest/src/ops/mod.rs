@@ -7,6 +7,7 @@
 mod disks;
 mod flavors;
 mod images;
+mod lookup;
 mod resize;
 mod validate;
 mod vms;
@@ -14,6 +15,7 @@ mod vms;
 pub use disks::*;
 pub use flavors::*;
 pub use images::*;
+pub use lookup::*;
 pub use resize::*;
 pub use validate::*;
 pub use vms::*;

@@ -421,3 +421,5 @@ fn resolve_size_uses_the_configured_template() {
     c.config.disk_template = Some("drbd".into());
     assert_eq!(resolve_size(&mut c, &size).unwrap().id, "1");
 }
+
+mod cache;

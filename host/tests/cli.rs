@@ -130,3 +130,30 @@ async fn a_full_run_never_prints_the_token_and_keeps_the_cli_contract() {
     );
     sim.shutdown().await;
 }
+
+#[test]
+fn an_absurd_deployment_is_refused_before_anything_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    // No cloud is reachable at this address: the refusal must come before any call.
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[cloud]\nauth_url = \"http://127.0.0.1:9/identity/v2.0\"\ntoken = \"{TOKEN}\"\nallowed_hosts = [\"http://127.0.0.1:9\"]\n\n[engine]\ncache_dir = \"{}\"\n",
+            dir.path().join("cache").display()
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("huge.toml");
+    std::fs::write(
+        &file,
+        "name = \"huge\"\n[defaults]\nimage = \"i\"\nflavor = \"f\"\n[[node]]\nname = \"a\"\ncount = 4000000000\n",
+    )
+    .unwrap();
+    let (ok, _out, err) = run(&config, &["deploy", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("asks for 4000000000 VMs") && err.contains("max_vms_per_run"),
+        "{err}"
+    );
+}

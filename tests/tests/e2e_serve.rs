@@ -323,6 +323,22 @@ async fn a_vm_and_a_deployment_run_as_jobs_and_are_terminated() {
     let (_, tagged) = s.get("/v1/connectors/okeanos/vms?tag=team=serve").await;
     assert_eq!(tagged.as_array().unwrap().len(), 1, "{tagged}");
 
+    // An absurd deployment is refused at once, before anything is created.
+    let (code, v) = s
+        .call(
+            s.http
+                .post(s.url("/v1/connectors/okeanos/deployments"))
+                .bearer_auth(USER)
+                .body(DEPLOYMENT.replace("count = 2", "count = 4000000000")),
+        )
+        .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("4000000001 VMs") && msg.contains("max_vms_per_run"),
+        "{msg}"
+    );
+
     // Deployments may not name files on the server.
     let (code, v) = s
         .call(

@@ -115,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
             poll: Poll::new(Duration::from_millis(500), Duration::from_secs(120)),
             keep_on_failure: false,
             replace_failed: 2,
+            resume: false,
         };
         let t = Instant::now();
         let run_id = format!("bench{count}");

@@ -45,6 +45,8 @@ pub enum Command {
     RunImage(commands::run_image::Args),
     /// Run a deployment file: many VMs in node groups, all at once
     Deploy(commands::deploy::Args),
+    /// List the runs the cloud holds (deployments and run-image), by their run-id tags
+    Runs,
     /// List VMs (optionally by tag or run id)
     List(crate::ops::vms::ListRequest),
     /// Show one VM with its disks
@@ -122,6 +124,7 @@ async fn dispatch(ctx: &Ctx, out: &Output, command: Command) -> anyhow::Result<(
         Command::Images => images::exec(ctx, out).await,
         Command::RunImage(args) => run_image::exec(ctx, out, args).await,
         Command::Deploy(args) => deploy::exec(ctx, out, args).await,
+        Command::Runs => runs::exec(ctx, out).await,
         Command::List(args) => list::exec(ctx, out, args).await,
         Command::Describe(args) => describe::exec(ctx, out, args).await,
         Command::Terminate(args) => terminate::exec(ctx, out, args).await,

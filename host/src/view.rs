@@ -142,6 +142,21 @@ impl DeployedVmView {
     }
 }
 
+/// A run as the cloud's tags show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunView {
+    pub run_id: String,
+    /// The deployment it runs (none for run-image).
+    pub deployment: Option<String>,
+    pub vms: usize,
+    /// VMs per state.
+    pub states: BTreeMap<&'static str, usize>,
+    /// When its oldest VM was created.
+    pub created: String,
+    /// Seconds since then.
+    pub age_s: Option<u64>,
+}
+
 /// A finished deployment.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeploymentView {

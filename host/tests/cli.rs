@@ -157,3 +157,145 @@ fn an_absurd_deployment_is_refused_before_anything_is_created() {
         "{err}"
     );
 }
+
+/// A config file for a simulator at `sim`.
+fn config_for(sim: &okeanos_sim::RunningSim, dir: &Path) -> std::path::PathBuf {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[cloud]\nauth_url = \"{}\"\ntoken = \"{TOKEN}\"\nallowed_hosts = [\"http://{}\"]\n\n[engine]\ncache_dir = \"{}\"\n\n[orchestration]\npoll_interval = \"200ms\"\n",
+            sim.auth_url(),
+            sim.addr(),
+            dir.join("cache").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_midway_is_listed_and_resumed_to_exactly_its_vms() {
+    use std::io::{BufRead, BufReader};
+    let sim = okeanos_sim::spawn(
+        okeanos_sim::SimConfig {
+            users: vec![okeanos_sim::SimUser::with_token(TOKEN, "CLI Test")],
+            timings: okeanos_sim::Timings {
+                build: std::time::Duration::from_secs(2),
+                ..okeanos_sim::Timings::uniform(std::time::Duration::from_millis(200))
+            },
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for(&sim, dir.path());
+    let file = dir.path().join("app.toml");
+    std::fs::write(
+        &file,
+        "name = \"app\"\n[defaults]\nimage = \"CELAR-Ubuntu-14.04-LTS\"\nflavor = \"C1R1024D10ext_vlmc\"\n[[node]]\nname = \"web\"\ncount = 6\n",
+    )
+    .unwrap();
+    let user = sim.backend().users()[0].uuid.clone();
+
+    // The first orchestrator dies (SIGKILL) once some VMs exist, before they run.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .arg("--config")
+        .arg(&config)
+        .args(["deploy", file.to_str().unwrap()])
+        .env_remove("OKEANOS_TOKEN")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Its stderr is read to the end in the background (a closed pipe would kill it early).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(run) = line.split(" as run ").nth(1) {
+                let _ = tx.send(run.to_string());
+            }
+        }
+    });
+    let run_id = tokio::task::block_in_place(|| {
+        rx.recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the run id is announced")
+    });
+    // Bounded: compiling the component first takes a while on a loaded machine.
+    for _ in 0..3000 {
+        if sim.backend().server_count(&user) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = sim.backend().server_count(&user);
+    assert!(left > 0, "the run had started");
+
+    // `runs` finds it in the cloud.
+    let (ok, out, err) =
+        tokio::task::block_in_place(|| run(&config, &["--output", "json", "runs"]));
+    assert!(ok, "{err}");
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let listed = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == run_id.as_str())
+        .unwrap_or_else(|| panic!("run {run_id} listed: {runs}"));
+    assert_eq!(listed["deployment"], "app");
+    // A create in flight when it died may land after the kill: at least what was there.
+    assert!(listed["vms"].as_u64().unwrap() >= left as u64, "{listed}");
+
+    // Resuming it ends exactly as an uninterrupted run would.
+    let (ok, out, err) = tokio::task::block_in_place(|| {
+        run(
+            &config,
+            &[
+                "--output",
+                "json",
+                "deploy",
+                file.to_str().unwrap(),
+                "--resume",
+                &run_id,
+            ],
+        )
+    });
+    assert!(ok, "resume: {err}");
+    let done: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(done["run_id"], run_id.as_str());
+    assert_eq!(done["vms"].as_array().unwrap().len(), 6, "{done}");
+    let state = sim.backend().snapshot();
+    let mut slots: Vec<String> = state
+        .servers
+        .values()
+        .filter(|s| s.user_id == user && !s.is_deleted())
+        .map(|s| {
+            assert_eq!(s.status.as_str(), "ACTIVE");
+            s.metadata["slipstream.index"].clone()
+        })
+        .collect();
+    slots.sort();
+    assert_eq!(slots, ["1", "2", "3", "4", "5", "6"], "each slot once");
+
+    // Resuming a run with another deployment is refused.
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("\"app\"", "\"other\""),
+    )
+    .unwrap();
+    let (ok, _out, err) = tokio::task::block_in_place(|| {
+        run(
+            &config,
+            &["deploy", file.to_str().unwrap(), "--resume", &run_id],
+        )
+    });
+    assert!(!ok && err.contains("belongs to deployment `app`"), "{err}");
+    sim.shutdown().await;
+}

@@ -73,15 +73,24 @@ impl RetryPolicy {
 }
 
 /// Errors worth another attempt: the cloud or the network hiccuped.
+///
+/// A call that ran into the sandbox's wall-clock limit is not among them: it already used all
+/// its time, so repeating it at once could take that long again, and again. A wait polls it
+/// again at its next interval ([`worth_polling_again`]).
 pub fn is_transient(e: &CallError) -> bool {
     match e {
         CallError::Cloud(c) => matches!(
             c.kind,
             ErrorKind::Unavailable | ErrorKind::Transport | ErrorKind::Protocol
         ),
-        CallError::Timeout { .. } => true,
         _ => false,
     }
+}
+
+/// Errors after which a wait simply looks again at its next interval, and after which a
+/// create's outcome is unknown.
+pub fn worth_polling_again(e: &CallError) -> bool {
+    is_transient(e) || matches!(e, CallError::Timeout { .. })
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ fn opts() -> DeployOptions {
         poll: fast_poll(),
         keep_on_failure: false,
         replace_failed: 2,
+        resume: false,
     }
 }
 

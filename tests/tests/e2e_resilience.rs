@@ -30,6 +30,7 @@ fn opts() -> DeployOptions {
         poll: Poll::new(Duration::from_millis(200), Duration::from_secs(120)),
         keep_on_failure: false,
         replace_failed: 2,
+        resume: false,
     }
 }
 

@@ -24,6 +24,10 @@ pub struct Args {
     pub concurrency: Option<usize>,
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
+    /// Finish run RUN_ID (an orchestrator died midway): adopt its VMs slot by slot, replace
+    /// failed ones, create only the missing slots, wait
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
 }
 
 pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
@@ -36,12 +40,18 @@ pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         timeout: args.timeout,
         keep_on_failure: args.keep_on_failure,
+        resume: args.resume.clone(),
     };
     let prepared = deploy::prepare(ctx, &draft, &settings)
         .with_context(|| format!("in deployment file {}", path.display()))?;
     let run_id = prepared.run_id.clone();
+    let doing = if args.resume.is_some() {
+        "resuming"
+    } else {
+        "deploying"
+    };
     eprintln!(
-        "deploying {} ({} VMs in {} node groups) as run {run_id}",
+        "{doing} {} ({} VMs in {} node groups) as run {run_id}",
         draft.name,
         draft.total(),
         draft.groups.len()

@@ -14,6 +14,7 @@ pub mod power;
 pub mod progress;
 pub mod resize;
 pub mod run_image;
+pub mod runs;
 pub mod terminate;
 
 use crate::ops::inputs::{FileInput, LocalFiles, SizeRequest, SshKey, UserData};

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use connector_runtime::orchestrate::deploy::{
     self, DeployOptions, DeploymentPlan, GroupPlan, Observer,
 };
-use connector_runtime::orchestrate::{self, TAG_RUN, tag};
+use connector_runtime::orchestrate::{self, TAG_DEPLOYMENT, TAG_RUN, tag};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +20,8 @@ pub struct DeploySettings {
     pub concurrency: Option<usize>,
     pub timeout: Option<Duration>,
     pub keep_on_failure: bool,
+    /// Finish this earlier run instead of starting a new one.
+    pub resume: Option<String>,
 }
 
 /// A deployment ready to run: everything local read, a run id chosen.
@@ -69,13 +71,17 @@ pub fn prepare(
         );
     }
     Ok(Prepared {
-        run_id: orchestrate::new_run_id(),
+        run_id: settings
+            .resume
+            .clone()
+            .unwrap_or_else(orchestrate::new_run_id),
         plan: plan(draft, ctx.local.as_ref())?,
         opts: DeployOptions {
             concurrency: settings.concurrency.unwrap_or(o.concurrency),
             poll: ctx.poll(settings.timeout),
             keep_on_failure: settings.keep_on_failure,
             replace_failed: draft.replace_failed.unwrap_or(o.replace_failed),
+            resume: settings.resume.is_some(),
         },
     })
 }
@@ -87,6 +93,9 @@ pub async fn run(
     prepared: &Prepared,
     observer: Arc<dyn Observer>,
 ) -> anyhow::Result<DeploymentView> {
+    if prepared.opts.resume {
+        check_resumable(ctx, prepared).await?;
+    }
     let result = deploy::deploy(
         &ctx.client,
         &prepared.plan,
@@ -104,6 +113,24 @@ pub async fn run(
             .map(|d| DeployedVmView::new(VmView::new(&d.vm)))
             .collect(),
     })
+}
+
+/// A run can be resumed with the deployment that started it, and only if the cloud has it.
+async fn check_resumable(ctx: &Ctx, prepared: &Prepared) -> anyhow::Result<()> {
+    let run_id = &prepared.run_id;
+    let vms = run_vms(ctx, run_id).await?;
+    let Some(first) = vms.first() else {
+        bail!(
+            "no VM carries run id {run_id}: nothing to resume (`runs` lists the runs the cloud has)"
+        );
+    };
+    let name = &prepared.plan.name;
+    match first.vm.tags.get(TAG_DEPLOYMENT) {
+        Some(d) if d != name => bail!(
+            "run {run_id} belongs to deployment `{d}`, not `{name}`: resume it with its own deployment file"
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// The VMs of a run as the cloud lists them (by the run-id tag), in node/index order.

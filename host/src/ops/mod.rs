@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod disks;
 pub mod images;
 pub mod inputs;
+pub mod runs;
 pub mod vms;
 
 use crate::config::OrchestrationConfig;

@@ -31,6 +31,7 @@ pub fn routes() -> Router<ServerState> {
             "/connectors/{c}/deployments/{run_id}",
             get(status).delete(terminate),
         )
+        .route("/connectors/{c}/runs", get(runs))
 }
 
 const KIND: &str = "deployment";
@@ -60,12 +61,18 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let p = Params::parse(q.as_deref())?.only(&["keep_on_failure", "concurrency", "timeout"])?;
+    let p = Params::parse(q.as_deref())?.only(&[
+        "keep_on_failure",
+        "concurrency",
+        "timeout",
+        "resume",
+    ])?;
     let draft = parse(&headers, &body)?;
     let settings = DeploySettings {
         concurrency: p.number("concurrency")?,
         timeout: p.duration("timeout")?,
         keep_on_failure: p.flag("keep_on_failure")?,
+        resume: p.get("resume").map(str::to_string),
     };
     let ctx = s.ctx(&c)?;
     let prepared = deploy::prepare(&ctx, &draft, &settings)
@@ -192,6 +199,15 @@ async fn list(State(s): State<ServerState>, Path(c): Path<String>) -> Result<Res
             })
         })
         .collect();
+    Ok(Json(runs).into_response())
+}
+
+/// Every run the cloud holds, by the run-id tags of its VMs.
+async fn runs(State(s): State<ServerState>, Path(c): Path<String>) -> Result<Response, ApiError> {
+    let ctx = s.ctx(&c)?;
+    let runs = crate::ops::runs::list(&ctx)
+        .await
+        .map_err(|e| ApiError::from_anyhow(&e).redacted(&ctx.client))?;
     Ok(Json(runs).into_response())
 }
 

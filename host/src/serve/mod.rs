@@ -30,7 +30,8 @@
 //! | POST | `/v1/connectors/{c}/vms/{id}/disks` | create + attach a disk (job) | 202 job → `DiskView` |
 //! | DELETE | `/v1/connectors/{c}/vms/{id}/disks/{disk}?delete=true` | detach (+delete) (job) | 202 job → `DiskView` |
 //! | POST | `/v1/connectors/{c}/vms/{id}/create-image` | snapshot the root disk (job) | 202 job → `ImageView` |
-//! | POST | `/v1/connectors/{c}/deployments?keep_on_failure&concurrency=N&timeout=10m` | deploy (TOML or JSON) | 202 `{id, run_id, status_url, job_url}` |
+//! | POST | `/v1/connectors/{c}/deployments?keep_on_failure&concurrency=N&timeout=10m&resume=RUN` | deploy (TOML or JSON), or finish run RUN | 202 `{id, run_id, status_url, job_url}` |
+//! | GET | `/v1/connectors/{c}/runs` | every run the cloud holds, by its VMs' run-id tags | `[RunView]` |
 //! | GET | `/v1/connectors/{c}/deployments` | deployments this server ran | `[deployment status]` |
 //! | GET | `/v1/connectors/{c}/deployments/{run_id}` | status, progress per node group, VMs | deployment status |
 //! | DELETE | `/v1/connectors/{c}/deployments/{run_id}` | stop a running deployment, delete every VM of the run (job) | 202 job → `{run_id, terminated}` |

@@ -14,7 +14,7 @@ use super::{TAG_DEPLOYMENT, TAG_INDEX, TAG_NODE, TAG_RUN, tag};
 use crate::bindings::types::{Size, Vm, VmSpec};
 use crate::client::Client;
 use crate::error::CallError;
-use crate::retry::is_transient;
+use crate::retry::worth_polling_again;
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,6 +66,9 @@ pub struct DeployOptions {
     pub keep_on_failure: bool,
     /// VMs that went to the cloud's error state and may be replaced in one run.
     pub replace_failed: u32,
+    /// Finishing a run an earlier orchestrator started: every slot is first looked up by its
+    /// tags (its VM adopted), only the missing ones are created.
+    pub resume: bool,
 }
 
 /// One VM of a deployment, with its place in it.
@@ -134,7 +137,7 @@ struct Run<'a> {
 impl Run<'_> {
     async fn create_and_wait(&self) -> anyhow::Result<DeployResult> {
         let specs = self.resolve().await?;
-        let mut slots = Slots::new(self.plan, self.opts.replace_failed);
+        let mut slots = Slots::new(self.plan, self.opts.replace_failed, self.opts.resume);
         self.observer.progress(&slots.progress(self.plan));
         let poll = self.opts.poll;
         let deadline = poll.deadline();
@@ -156,7 +159,7 @@ impl Run<'_> {
                         return self.finish(slots, &vms).await;
                     }
                 }
-                Err(e) if is_transient(&e) => {
+                Err(e) if worth_polling_again(&e) => {
                     tracing::warn!("listing run {}: {e}; trying again", self.run_id)
                 }
                 Err(e) => return Err(e).context("cannot list the run's VMs"),
@@ -313,5 +316,5 @@ impl Run<'_> {
 
 /// A create whose outcome is unknown: the cloud may have acted before the answer was lost.
 fn unclear(e: &CallError) -> bool {
-    is_transient(e)
+    worth_polling_again(e)
 }

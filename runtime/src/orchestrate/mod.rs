@@ -98,7 +98,7 @@ async fn create_once(
             Err(e) => e,
         };
         attempt += 1;
-        if !crate::retry::is_transient(&e)
+        if !crate::retry::worth_polling_again(&e)
             || attempt >= retry.max_attempts
             || tokio::time::Instant::now() >= deadline
         {

@@ -18,7 +18,7 @@ pub enum SlotState {
     Unclear,
     /// Its VM exists and is not running yet.
     Created(String),
-    Running(Vm),
+    Running(Box<Vm>),
 }
 
 #[derive(Debug, Clone)]
@@ -65,16 +65,23 @@ impl std::ops::IndexMut<usize> for Slots {
 }
 
 impl Slots {
-    pub fn new(plan: &DeploymentPlan, replace_failed: u32) -> Self {
+    /// One slot per VM of the plan; when resuming, each starts by being looked up.
+    pub fn new(plan: &DeploymentPlan, replace_failed: u32, resume: bool) -> Self {
+        let start = if resume {
+            SlotState::Unclear
+        } else {
+            SlotState::ToCreate
+        };
         let slots = plan
             .groups
             .iter()
             .enumerate()
             .flat_map(|(group, g)| {
+                let start = start.clone();
                 (1..=g.count).map(move |index| Slot {
                     group,
                     index,
-                    state: SlotState::ToCreate,
+                    state: start.clone(),
                 })
             })
             .collect();
@@ -137,10 +144,11 @@ impl Slots {
                         None => SlotState::ToCreate,
                     }
                 }
-                SlotState::Created(id) | SlotState::Running(Vm { id, .. }) => {
+                SlotState::Created(_) | SlotState::Running(_) => {
+                    let id = slot.vm_id().expect("a slot with a VM").to_string();
                     match by_id.get(id.as_str()) {
                         Some(vm) if vm.state == VmState::Running => {
-                            SlotState::Running((*vm).clone())
+                            SlotState::Running(Box::new((*vm).clone()))
                         }
                         Some(vm) if vm.state == VmState::Failed => {
                             self.failures.push((
@@ -264,7 +272,7 @@ impl Slots {
     /// The running VMs, with their group and index.
     pub fn into_running(self) -> impl Iterator<Item = (usize, u32, Vm)> {
         self.slots.into_iter().filter_map(|s| match s.state {
-            SlotState::Running(vm) => Some((s.group, s.index, vm)),
+            SlotState::Running(vm) => Some((s.group, s.index, *vm)),
             _ => None,
         })
     }

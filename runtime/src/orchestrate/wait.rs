@@ -4,7 +4,7 @@
 use crate::bindings::types::{Disk, DiskState, Image, ImageState, Tag, Vm, VmState};
 use crate::client::Client;
 use crate::error::CallError;
-use crate::retry::is_transient;
+use crate::retry::worth_polling_again;
 use anyhow::bail;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -67,7 +67,9 @@ where
     let mut status = None;
     loop {
         match fetch().await {
-            Err(e) if is_transient(&e) => tracing::warn!("while waiting for {what}: {e}; retrying"),
+            Err(e) if worth_polling_again(&e) => {
+                tracing::warn!("while waiting for {what}: {e}; retrying")
+            }
             result => match decide(result) {
                 Step::Done(t) => return Ok(t),
                 Step::Failed(e) => return Err(e),

@@ -13,7 +13,7 @@ use crate::ops::vms::{self, ListRequest, Power, ResizeRequest, RunImageRequest, 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -32,12 +32,8 @@ pub fn routes() -> Router<ServerState> {
             get(image_get).delete(image_delete),
         )
         .route(
-            "/connectors/{c}/images/{image}/publish",
-            post(image_publish),
-        )
-        .route(
-            "/connectors/{c}/images/{image}/unpublish",
-            post(image_unpublish),
+            "/connectors/{c}/images/{image}/{visibility}",
+            post(image_visibility),
         )
         .route("/connectors/{c}/image-builds", post(image_build))
         .route("/connectors/{c}/vms", get(vms_list).post(vm_create))
@@ -127,13 +123,22 @@ impl JobSpec {
     }
 }
 
-/// `?wait` and the JSON body of a job route.
-fn job_input<T: serde::de::DeserializeOwned>(
-    q: Option<&str>,
-    body: &[u8],
-) -> Result<(bool, T), ApiError> {
-    let wait = Params::parse(q)?.only(&["wait"])?.flag("wait")?;
-    Ok((wait, params::json(body)?))
+/// What a job route takes: `?wait` and the operation's request as the JSON body.
+struct JobInput<T>(bool, T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JobInput<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let query = req.uri().query().map(str::to_string);
+        let wait = Params::parse(query.as_deref())?
+            .only(&["wait"])?
+            .flag("wait")?;
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::invalid(format!("cannot read the body: {e}")))?;
+        Ok(JobInput(wait, params::json(&body)?))
+    }
 }
 
 /// Answers an operation's view at once (200).
@@ -194,20 +199,22 @@ async fn image_delete(
     )
 }
 
-async fn image_publish(
+/// `POST …/images/{image}/publish` and `…/unpublish`.
+async fn image_visibility(
     State(s): State<ServerState>,
-    Path((c, image)): Path<(String, String)>,
+    Path((c, image, visibility)): Path<(String, String, String)>,
 ) -> ApiResult {
+    let public = match visibility.as_str() {
+        "publish" => true,
+        "unpublish" => false,
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "no such route: …/images/{image}/{visibility} (publish or unpublish)"
+            )));
+        }
+    };
     let ctx = s.ctx(&c)?;
-    answer(&ctx, images::set_public(&ctx, &image, true).await)
-}
-
-async fn image_unpublish(
-    State(s): State<ServerState>,
-    Path((c, image)): Path<(String, String)>,
-) -> ApiResult {
-    let ctx = s.ctx(&c)?;
-    answer(&ctx, images::set_public(&ctx, &image, false).await)
+    answer(&ctx, images::set_public(&ctx, &image, public).await)
 }
 
 async fn vms_list(
@@ -234,10 +241,8 @@ async fn vm_get(State(s): State<ServerState>, Path((c, id)): Path<(String, Strin
 async fn vm_create(
     State(s): State<ServerState>,
     Path(c): Path<String>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
+    JobInput(wait, req): JobInput<RunImageRequest>,
 ) -> ApiResult {
-    let (wait, req): (_, RunImageRequest) = job_input(q.as_deref(), &body)?;
     check_size(&req.size)?;
     let ctx = s.ctx(&c)?;
     let run = vms::prepare_run(&ctx, &req).map_err(refused)?;
@@ -304,10 +309,8 @@ async fn vm_reboot(
 async fn vm_resize(
     State(s): State<ServerState>,
     Path((c, id)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
+    JobInput(wait, req): JobInput<ResizeRequest>,
 ) -> ApiResult {
-    let (wait, req): (_, ResizeRequest) = job_input(q.as_deref(), &body)?;
     check_size(&req.size)?;
     let size = req.size.size().map_err(refused)?;
     let job = JobSpec::new("resize", format!("resize VM {id}"), StatusCode::OK);
@@ -320,10 +323,8 @@ async fn vm_resize(
 async fn disk_attach(
     State(s): State<ServerState>,
     Path((c, id)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
+    JobInput(wait, req): JobInput<AttachRequest>,
 ) -> ApiResult {
-    let (wait, req): (_, AttachRequest) = job_input(q.as_deref(), &body)?;
     req.check().map_err(refused)?;
     let title = format!("attach a {} GB disk to VM {id}", req.size_gb);
     let job = JobSpec::new("attach-disk", title, StatusCode::CREATED);
@@ -355,10 +356,8 @@ async fn disk_detach(
 async fn vm_create_image(
     State(s): State<ServerState>,
     Path((c, id)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
+    JobInput(wait, req): JobInput<CreateImageRequest>,
 ) -> ApiResult {
-    let (wait, req): (_, CreateImageRequest) = job_input(q.as_deref(), &body)?;
     let title = format!("image {} from VM {id}", req.name);
     let job = JobSpec::new("create-image", title, StatusCode::CREATED);
     job.run(&s, &c, s.ctx(&c)?, wait, |ctx| async move {
@@ -370,10 +369,8 @@ async fn vm_create_image(
 async fn image_build(
     State(s): State<ServerState>,
     Path(c): Path<String>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
+    JobInput(wait, req): JobInput<BuildImageRequest>,
 ) -> ApiResult {
-    let (wait, req): (_, BuildImageRequest) = job_input(q.as_deref(), &body)?;
     check_size(&req.size)?;
     let ctx = s.ctx(&c)?;
     let build = images::prepare_build(&ctx, &req).map_err(refused)?;

@@ -43,6 +43,13 @@ fn bodyless(
     c.call(service, method, path, None, headers).map(drop)
 }
 
+// ----- account ------------------------------------------------------------------------------
+
+/// `GET /quotas` of the account service.
+pub fn quotas(c: &mut Client) -> Result<<QuotasRoot as Envelope>::Inner, Error> {
+    get::<QuotasRoot>(c, Service::Account, "/quotas", "the quotas of each project")
+}
+
 // ----- compute: flavors ---------------------------------------------------------------------
 
 /// `GET /flavors/detail`.

@@ -36,7 +36,7 @@ pub use bindings::slipstream::connector::types as wit;
 pub use wit::Error;
 
 use bindings::exports::slipstream::connector::connector::Guest;
-use wit::{ConnectorInfo, Disk, Flavor, Image, ResizePlan, Size, Tag, Vm, VmSpec};
+use wit::{ConnectorInfo, Disk, Flavor, Image, Quota, ResizePlan, Size, Tag, Vm, VmSpec};
 
 /// The exported component. Only wasm32 builds export it: the symbol names of component exports
 /// (`slipstream:connector/…`) are not valid in a native shared library's symbol list.
@@ -111,5 +111,6 @@ impl Guest for Component {
         fn detach_disk(vm_id: String, disk_id: String) -> () =
             |c| ops::detach_disk(c, &vm_id, &disk_id);
         fn delete_disk(disk_id: String) -> () = |c| ops::delete_disk(c, &disk_id);
+        fn project_quota() -> Quota = ops::project_quota;
     }
 }

@@ -20,6 +20,44 @@ pub trait Envelope {
     fn open(self) -> Self::Inner;
 }
 
+/// One resource of a project in `GET /account/v1.0/quotas` (Astakos): the user's share and the
+/// project's, each as usage, limit and pending (committed but not yet settled).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct QuotaEntry {
+    pub usage: u64,
+    pub limit: u64,
+    pub pending: u64,
+    pub project_usage: u64,
+    pub project_limit: u64,
+    pub project_pending: u64,
+}
+
+impl QuotaEntry {
+    /// What is left: the smaller of the user's and the project's remainder.
+    pub fn remaining(&self) -> u64 {
+        let mine = self.limit.saturating_sub(self.usage + self.pending);
+        let project = self
+            .project_limit
+            .saturating_sub(self.project_usage + self.project_pending);
+        mine.min(project)
+    }
+}
+
+/// `GET /account/v1.0/quotas`: `{project: {resource: entry}}`, with no envelope.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct QuotasRoot(
+    pub std::collections::BTreeMap<String, std::collections::BTreeMap<String, QuotaEntry>>,
+);
+
+impl Envelope for QuotasRoot {
+    type Inner = std::collections::BTreeMap<String, std::collections::BTreeMap<String, QuotaEntry>>;
+    fn open(self) -> Self::Inner {
+        self.0
+    }
+}
+
 /// Declares answer envelopes: `Name { key: Inner }` is `{"key": Inner}` on the wire.
 macro_rules! envelopes {
     ($($root:ident { $key:ident: $inner:ty })*) => {$(

@@ -103,7 +103,21 @@ async fn main() -> anyhow::Result<()> {
     let rate = n as f64 / t.elapsed().as_secs_f64();
     println!("get-vm with {tasks} calls in flight: {rate:.0} calls/s");
 
-    for count in [10, 50, 100] {
+    // A bad day's faults on every endpoint, for the last run.
+    let faulty = okeanos_sim::FaultConfig {
+        global: okeanos_sim::FaultRule {
+            error_rate: 0.10,
+            drop_rate: 0.05,
+            lost_reply_rate: 0.03,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    for (count, faults) in [(10, None), (50, None), (100, None), (50, Some(faulty))] {
+        let under_faults = faults.is_some();
+        if let Some(f) = faults {
+            sim.faults().set(f);
+        }
         let text = format!(
             "name = \"bench{count}\"\n[defaults]\nimage = \"CELAR-Ubuntu-14.04-LTS\"\nflavor = \"C1R1024D10ext_vlmc\"\n[[node]]\nname = \"w\"\ncount = {count}\n"
         );
@@ -118,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
             resume: false,
         };
         let t = Instant::now();
-        let run_id = format!("bench{count}");
+        let run_id = format!("bench{count}{}", if under_faults { "f" } else { "" });
         let r = deploy::deploy(&client, &plan, &run_id, &opts, Arc::new(Quiet)).await?;
         let took = t.elapsed();
         let counts = sim.request_counts();
@@ -126,11 +140,18 @@ async fn main() -> anyhow::Result<()> {
             .get("GET /compute/v2.0/servers/detail")
             .copied()
             .unwrap_or(0);
+        let requests = sim.request_count();
         println!(
-            "deploy {count} VMs (0.5 s builds): {took:.2?}, {} requests, {lists} list calls",
-            sim.request_count()
+            "deploy {count} VMs (0.5 s builds{}): {took:.2?}, {requests} requests ({:.2} per VM), {lists} list calls",
+            if under_faults {
+                "; 10% 503s, 5% dropped, 3% lost replies"
+            } else {
+                ""
+            },
+            requests as f64 / count as f64
         );
         assert_eq!(r.vms.len(), count);
+        sim.faults().set(okeanos_sim::FaultConfig::default());
         connector_runtime::orchestrate::cleanup_run(&client, &run_id, opts.poll).await?;
     }
     println!("reproduce: cargo run --release -p connector-host --example host_bench");

@@ -2,7 +2,7 @@
 //! repeated under the [`RetryPolicy`] where that is safe ([`Repeat`]).
 
 use crate::bindings::types::{
-    ConnectorInfo, Disk, Flavor, Image, ResizePlan, Size, Tag, Vm, VmSpec, VmState,
+    ConnectorInfo, Disk, Flavor, Image, Quota, ResizePlan, Size, Tag, Vm, VmSpec, VmState,
 };
 use crate::engine::Connector;
 use crate::error::{CallError, ErrorKind};
@@ -194,4 +194,5 @@ impl Client {
     op!(attach_disk [Never] => call_attach_disk(vm_id: String => &vm_id, size_gb: u32 => size_gb, name: String => &name) -> Disk);
     op!(detach_disk [Never] => call_detach_disk(vm_id: String => &vm_id, disk_id: String => &disk_id) -> ());
     op!(delete_disk [Delete] => call_delete_disk(disk_id: String => &disk_id) -> ());
+    op!(project_quota [Read] => call_project_quota() -> Quota);
 }

@@ -85,15 +85,30 @@ async fn a_deployment_runs_every_vm_tagged_and_with_addresses() {
     assert_eq!(h.sim.backend().volume_count(&user(&h)), 0);
 }
 
+/// Other users take the quota once the run has checked it: the quota runs out midway.
+struct QuotaTakenMidway(okeanos_sim::Backend);
+
+impl deploy::Observer for QuotaTakenMidway {
+    fn phase(&self, phase: &str) {
+        if phase == "creating VMs" {
+            self.0.set_default_quota(QuotaLimits {
+                vms: 3,
+                ..Default::default()
+            });
+        }
+    }
+}
+
 #[tokio::test]
 async fn quota_exceeded_mid_deployment_leaves_nothing_behind() {
     let h = Harness::new().await;
-    h.sim.backend().set_default_quota(QuotaLimits {
-        vms: 3,
-        ..Default::default()
-    });
     let p = plan(WEB_APP.replace("count = 3", "count = 5").as_str());
-    let e = deploy::deploy(&h.client, &p, "run2", &opts(), Arc::new(Quiet))
+    let o = DeployOptions {
+        concurrency: 1,
+        ..opts()
+    };
+    let observer = Arc::new(QuotaTakenMidway(h.sim.backend()));
+    let e = deploy::deploy(&h.client, &p, "run2", &o, observer)
         .await
         .unwrap_err();
     let msg = format!("{e:#}");
@@ -106,6 +121,30 @@ async fn quota_exceeded_mid_deployment_leaves_nothing_behind() {
         0,
         "zero volumes left"
     );
+}
+
+#[tokio::test]
+async fn a_run_the_quota_cannot_hold_is_refused_before_any_create() {
+    let h = Harness::new().await;
+    h.sim.backend().set_default_quota(QuotaLimits {
+        vms: 3,
+        ..Default::default()
+    });
+    h.sim.reset_request_counts();
+    let p = plan(WEB_APP.replace("count = 3", "count = 5").as_str());
+    let e = deploy::deploy(&h.client, &p, "run2q", &opts(), Arc::new(Quiet))
+        .await
+        .unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(msg.contains("needs 6 VMs"), "{msg}");
+    assert!(msg.contains("has 3 VMs left"), "{msg}");
+    assert!(
+        !h.sim
+            .request_counts()
+            .contains_key("POST /compute/v2.0/servers"),
+        "nothing was created"
+    );
+    assert_eq!(h.sim.backend().server_count(&user(&h)), 0);
 }
 
 #[tokio::test]

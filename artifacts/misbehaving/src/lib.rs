@@ -8,8 +8,8 @@ mod bindings {
 
 use bindings::exports::slipstream::connector::connector::Guest;
 use bindings::slipstream::connector::types::{
-    ConnectorInfo, Disk, DiskState, Error, Flavor, Image, ImageState, ResizePlan, Size, Tag, Vm,
-    VmSpec, VmState,
+    ConnectorInfo, Disk, DiskState, Error, Flavor, Image, ImageState, Quota, ResizePlan, Size, Tag,
+    Vm, VmSpec, VmState,
 };
 use bindings::wasi::clocks::monotonic_clock;
 use bindings::wasi::http::outgoing_handler;
@@ -24,7 +24,7 @@ const OPS: &[&str] = &[
     "list-flavors", "resolve-size", "list-images", "get-image", "delete-image",
     "set-image-public", "create-image", "create-vm", "get-vm", "list-vms", "delete-vm",
     "start-vm", "stop-vm", "reboot-vm", "plan-resize", "resize-vm", "list-disks", "get-disk",
-    "attach-disk", "detach-disk", "delete-disk",
+    "attach-disk", "detach-disk", "delete-disk", "project-quota",
 ];
 
 /// What an operation should do after `enter` has dealt with the modes that never return data.
@@ -400,6 +400,25 @@ impl Guest for Component {
         match enter("delete-disk")? {
             Mode::Garbage => Ok(()),
             _ => check("disk", &disk_id, "d-1"),
+        }
+    }
+
+    fn project_quota() -> Result<Quota, Error> {
+        match enter("project-quota")? {
+            Mode::Garbage => Ok(Quota {
+                project: String::new(),
+                vms: Some(u64::MAX),
+                cpus: None,
+                ram_mb: Some(0),
+                disk_gb: None,
+            }),
+            _ => Ok(Quota {
+                project: "p-1".into(),
+                vms: None,
+                cpus: None,
+                ram_mb: None,
+                disk_gb: None,
+            }),
         }
     }
 }

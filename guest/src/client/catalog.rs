@@ -12,6 +12,7 @@ pub enum Service {
     Compute,
     Volume,
     Image,
+    Account,
 }
 
 impl Service {
@@ -20,6 +21,7 @@ impl Service {
             Service::Compute => "compute",
             Service::Volume => "volume",
             Service::Image => "image",
+            Service::Account => "account",
         }
     }
 }
@@ -31,6 +33,9 @@ pub struct Catalog {
     pub volume: Option<String>,
     pub image: Option<String>,
     pub network: Option<String>,
+    /// Astakos' account API (quotas); absent from catalogs cached before it was read.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 impl Catalog {
@@ -52,6 +57,7 @@ impl Catalog {
             volume: find("volume").map(|u| with_version(&u, "v2.0")),
             image: find("image").map(|u| with_version(&u, "v1.0")),
             network: find("network").map(|u| with_version(&u, "v2.0")),
+            account: find("account").map(|u| with_version(&u, "v1.0")),
         }
     }
 
@@ -60,6 +66,7 @@ impl Catalog {
             Service::Compute => &self.compute,
             Service::Volume => &self.volume,
             Service::Image => &self.image,
+            Service::Account => &self.account,
         };
         url.as_deref().ok_or_else(|| {
             Error::Protocol(format!(

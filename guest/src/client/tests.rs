@@ -34,6 +34,7 @@ fn cache_with_compute_at(compute: &str, age: u64) -> MemCache {
             volume: None,
             image: None,
             network: None,
+            account: None,
         },
         fetched_at: unix_now() - age,
     };

@@ -8,6 +8,7 @@ mod disks;
 mod flavors;
 mod images;
 mod lookup;
+mod quota;
 mod resize;
 mod validate;
 mod vms;
@@ -16,12 +17,13 @@ pub use disks::*;
 pub use flavors::*;
 pub use images::*;
 pub use lookup::*;
+pub use quota::*;
 pub use resize::*;
 pub use validate::*;
 pub use vms::*;
 
 /// The operation names of the `connector` interface this connector implements.
-pub const CAPABILITIES: [&str; 22] = [
+pub const CAPABILITIES: [&str; 23] = [
     "list-flavors",
     "resolve-size",
     "list-images",
@@ -43,6 +45,7 @@ pub const CAPABILITIES: [&str; 22] = [
     "attach-disk",
     "detach-disk",
     "delete-disk",
+    "project-quota",
     "info",
 ];
 

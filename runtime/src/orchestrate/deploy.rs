@@ -11,7 +11,7 @@
 use super::slots::{Slot, SlotState, Slots};
 use super::wait::Poll;
 use super::{TAG_DEPLOYMENT, TAG_INDEX, TAG_NODE, TAG_RUN, tag};
-use crate::bindings::types::{Size, Vm, VmSpec};
+use crate::bindings::types::{Flavor, Size, Vm, VmSpec};
 use crate::client::Client;
 use crate::error::CallError;
 use crate::retry::worth_polling_again;
@@ -102,7 +102,12 @@ pub async fn deploy(
         opts,
         observer: observer.clone(),
     };
-    match run.create_and_wait().await {
+    // Refused before anything is created: nothing to clean up.
+    let specs = run
+        .resolve()
+        .await
+        .with_context(|| format!("deployment {} (run {run_id}) was refused", plan.name))?;
+    match run.create_and_wait(specs).await {
         Ok(r) => Ok(r),
         Err(e) if opts.keep_on_failure => Err(e.context(format!(
             "deployment {} (run {run_id}) failed; its VMs were kept as asked (`terminate --run-id {run_id}` removes them)",
@@ -135,8 +140,7 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    async fn create_and_wait(&self) -> anyhow::Result<DeployResult> {
-        let specs = self.resolve().await?;
+    async fn create_and_wait(&self, specs: Vec<VmSpec>) -> anyhow::Result<DeployResult> {
         let mut slots = Slots::new(self.plan, self.opts.replace_failed, self.opts.resume);
         self.observer.progress(&slots.progress(self.plan));
         let poll = self.opts.poll;
@@ -187,11 +191,13 @@ impl Run<'_> {
         }
     }
 
-    /// Resolves sizes and images once per group: bad input fails before anything is created,
-    /// and every create names the flavor and image by id.
+    /// Resolves sizes and images once per group and checks the quota: bad input, or a run
+    /// that cannot fit, fails before anything is created; every create names the flavor and
+    /// image by id.
     async fn resolve(&self) -> anyhow::Result<Vec<VmSpec>> {
         self.observer.phase("resolving sizes and images");
         let mut specs = Vec::new();
+        let mut needs = Needs::default();
         for g in &self.plan.groups {
             let group = || format!("node group `{}`", g.name);
             let flavor = self
@@ -204,12 +210,60 @@ impl Run<'_> {
                 .get_image(g.spec.image.clone())
                 .await
                 .with_context(group)?;
+            needs.add(&flavor, g.spec.volatile_disk_gb, g.count);
             let mut spec = g.spec.clone();
             spec.size = Size::Flavor(flavor.id);
             spec.image = image.id;
             specs.push(spec);
         }
+        // A resumed run's VMs are already counted by the cloud.
+        if !self.opts.resume {
+            self.check_quota(&needs).await?;
+        }
         Ok(specs)
+    }
+
+    /// Refuses a run the project's remaining quota cannot hold. The check is advisory: a cloud
+    /// (or connector) that cannot tell its quota lets the run go on, and quota that runs out
+    /// midway (other users) fails the run and cleans up as always.
+    async fn check_quota(&self, needs: &Needs) -> anyhow::Result<()> {
+        let quota = match self.client.project_quota().await {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read the project's quota ({e}); deploying without the check"
+                );
+                return Ok(());
+            }
+        };
+        let short: Vec<String> = [
+            (quota.vms, needs.vms, "VMs"),
+            (quota.cpus, needs.cpus, "CPUs"),
+            (
+                quota.ram_mb.map(|m| m / 1024),
+                needs.ram_mb.div_ceil(1024),
+                "GiB RAM",
+            ),
+            (quota.disk_gb, needs.disk_gb, "GiB disk"),
+        ]
+        .into_iter()
+        .filter_map(|(left, need, what)| {
+            left.filter(|&l| l < need)
+                .map(|l| format!("{l} {what} left"))
+        })
+        .collect();
+        if short.is_empty() {
+            return Ok(());
+        }
+        bail!(
+            "needs {} VMs, {} CPUs, {} GiB RAM, {} GiB disk; project {} has {}: nothing was created",
+            needs.vms,
+            needs.cpus,
+            needs.ram_mb.div_ceil(1024),
+            needs.disk_gb,
+            quota.project,
+            short.join(", ")
+        )
     }
 
     /// The spec of one slot's VM: its name and the tags that name its slot.
@@ -311,6 +365,25 @@ impl Run<'_> {
             name: self.plan.name.clone(),
             vms,
         })
+    }
+}
+
+/// What a whole run takes from the project's quota.
+#[derive(Debug, Default)]
+struct Needs {
+    vms: u64,
+    cpus: u64,
+    ram_mb: u64,
+    disk_gb: u64,
+}
+
+impl Needs {
+    fn add(&mut self, flavor: &Flavor, volatile_disk_gb: Option<u32>, count: u32) {
+        let n = u64::from(count);
+        self.vms += n;
+        self.cpus += n * u64::from(flavor.cpus);
+        self.ram_mb += n * u64::from(flavor.ram_mb);
+        self.disk_gb += n * (u64::from(flavor.disk_gb) + u64::from(volatile_disk_gb.unwrap_or(0)));
     }
 }
 

@@ -1,0 +1,77 @@
+//! The remaining quota of the project new VMs are charged to (Astakos' `GET /quotas`), so the
+//! host can refuse a run that cannot fit before it creates anything.
+
+use crate::Error;
+use crate::api;
+use crate::client::Client;
+use crate::protocol::QuotaEntry;
+use crate::wit::Quota;
+use std::collections::BTreeMap;
+
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+pub fn project_quota(c: &mut Client) -> Result<Quota, Error> {
+    let projects = api::quotas(c)?;
+    let project = pick_project(c.config.project.as_deref(), &projects)?;
+    Ok(quota_of(project, &projects[project]))
+}
+
+/// The configured project; else the only one the user has. Several and none configured:
+/// which one new VMs are charged to is the cloud's choice (the user's own), so say how to pin it.
+fn pick_project<'a>(
+    configured: Option<&str>,
+    projects: &'a BTreeMap<String, BTreeMap<String, QuotaEntry>>,
+) -> Result<&'a str, Error> {
+    if let Some(p) = configured {
+        return projects
+            .get_key_value(p)
+            .map(|(k, _)| k.as_str())
+            .ok_or_else(|| {
+                Error::NotFound(format!("no quota for project {p}: is it one of yours?"))
+            });
+    }
+    let mut keys = projects.keys();
+    match (keys.next(), keys.next()) {
+        (Some(only), None) => Ok(only),
+        (None, _) => Err(Error::Protocol("the quota answer lists no project".into())),
+        _ => Err(Error::Invalid(
+            "the user has several projects: set `project` in the cloud configuration to say which one new VMs are charged to".into(),
+        )),
+    }
+}
+
+/// Synnefo counts RAM and disk in bytes; the WIT record in MiB and GiB.
+fn quota_of(project: &str, resources: &BTreeMap<String, QuotaEntry>) -> Quota {
+    let left = |name: &str, unit: u64| resources.get(name).map(|e| e.remaining() / unit);
+    Quota {
+        project: project.to_string(),
+        vms: left("cyclades.vm", 1),
+        cpus: left("cyclades.total_cpu", 1),
+        ram_mb: left("cyclades.total_ram", MIB),
+        disk_gb: left("cyclades.disk", GIB),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remaining_is_the_smaller_of_the_users_and_the_projects_and_in_wit_units() {
+        let answer: BTreeMap<String, BTreeMap<String, QuotaEntry>> = serde_json::from_str(
+            r#"{"p1": {
+                "cyclades.vm": {"usage": 2, "limit": 10, "pending": 1, "project_usage": 5, "project_limit": 8, "project_pending": 0},
+                "cyclades.total_ram": {"usage": 0, "limit": 4294967296, "pending": 0, "project_usage": 0, "project_limit": 8589934592, "project_pending": 0}
+            }}"#,
+        )
+        .unwrap();
+        let p = pick_project(None, &answer).unwrap();
+        let q = quota_of(p, &answer[p]);
+        assert_eq!(q.project, "p1");
+        assert_eq!(q.vms, Some(3), "min(10-2-1, 8-5)");
+        assert_eq!(q.ram_mb, Some(4096));
+        assert_eq!(q.cpus, None, "not limited");
+        assert!(pick_project(Some("p2"), &answer).is_err());
+    }
+}

@@ -126,6 +126,18 @@ pub fn delete_server(c: &mut Client, id: &str) -> Result<(), Error> {
 }
 
 /// `POST /servers/<id>/action` → 202.
+/// `PUT /servers/<id>/metadata/<key>` with `{"meta": {key: value}}` (201).
+pub fn set_server_meta(c: &mut Client, id: &str, key: &str, value: &str) -> Result<(), Error> {
+    let path = format!("/servers/{id}/metadata/{}", seg(key));
+    c.send_json(
+        Service::Compute,
+        Method::Put,
+        &path,
+        &json!({"meta": {key: value}}),
+    )
+    .map(drop)
+}
+
 pub fn server_action(c: &mut Client, id: &str, action: &Value) -> Result<(), Error> {
     let path = format!("/servers/{id}/action");
     c.send_json(Service::Compute, Method::Post, &path, action)

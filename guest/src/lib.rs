@@ -99,6 +99,8 @@ impl Guest for Component {
         fn get_vm(id: String) -> Vm = |c| ops::get_vm(c, &id);
         fn list_vms(tags: Vec<Tag>) -> Vec<Vm> = |c| ops::list_vms(c, &tags);
         fn delete_vm(id: String) -> () = |c| ops::delete_vm(c, &id);
+        fn set_vm_tag(id: String, key: String, value: String) -> () =
+            |c| ops::set_vm_tag(c, &id, &key, &value);
         fn start_vm(id: String) -> () = |c| ops::start_vm(c, &id);
         fn stop_vm(id: String) -> () = |c| ops::stop_vm(c, &id);
         fn reboot_vm(id: String, hard: bool) -> () = |c| ops::reboot_vm(c, &id, hard);

@@ -130,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
             keep_on_failure: false,
             replace_failed: 2,
             resume: false,
+            lease_ttl: Duration::from_secs(60),
         };
         let t = Instant::now();
         let run_id = format!("bench{count}{}", if under_faults { "f" } else { "" });

@@ -110,6 +110,10 @@ pub struct OrchestrationConfig {
     pub replace_failed: u32,
     /// The largest run accepted: a bigger deployment is refused before anything is created.
     pub max_vms_per_run: u64,
+    /// How long a run's lease lasts unrenewed: after its orchestrator dies, `--resume` waits
+    /// this long at most.
+    #[serde(with = "humantime_serde")]
+    pub lease_ttl: Duration,
 }
 
 impl Default for OrchestrationConfig {
@@ -120,6 +124,7 @@ impl Default for OrchestrationConfig {
             vm_timeout: Duration::from_secs(600),
             replace_failed: 2,
             max_vms_per_run: 1000,
+            lease_ttl: Duration::from_secs(60),
         }
     }
 }

@@ -164,7 +164,7 @@ fn config_for(sim: &okeanos_sim::RunningSim, dir: &Path) -> std::path::PathBuf {
     std::fs::write(
         &config,
         format!(
-            "[cloud]\nauth_url = \"{}\"\ntoken = \"{TOKEN}\"\nallowed_hosts = [\"http://{}\"]\n\n[engine]\ncache_dir = \"{}\"\n\n[orchestration]\npoll_interval = \"200ms\"\n",
+            "[cloud]\nauth_url = \"{}\"\ntoken = \"{TOKEN}\"\nallowed_hosts = [\"http://{}\"]\n\n[engine]\ncache_dir = \"{}\"\n\n[orchestration]\npoll_interval = \"200ms\"\nlease_ttl = \"1s\"\n",
             sim.auth_url(),
             sim.addr(),
             dir.join("cache").display()
@@ -233,6 +233,8 @@ async fn a_run_killed_midway_is_listed_and_resumed_to_exactly_its_vms() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    // The dead orchestrator's lease (1 s here) runs out.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let left = sim.backend().server_count(&user);
     assert!(left > 0, "the run had started");
 

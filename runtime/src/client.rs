@@ -184,6 +184,10 @@ impl Client {
     op!(get_vm [Read] => call_get_vm(id: String => &id) -> Vm);
     op!(list_vms [Read] => call_list_vms(tags: Vec<Tag> => &tags) -> Vec<Vm>);
     op!(delete_vm [Delete] => call_delete_vm(id: String => &id) -> ());
+    op!(
+        /// Setting a tag to a value is idempotent: repeated like a read.
+        set_vm_tag [Read] => call_set_vm_tag(id: String => &id, key: String => &key, value: String => &value) -> ()
+    );
     op!(start_vm [Action] => call_start_vm(id: String => &id) -> ());
     op!(stop_vm [Action] => call_stop_vm(id: String => &id) -> ());
     op!(reboot_vm [Action] => call_reboot_vm(id: String => &id, hard: bool => hard) -> ());

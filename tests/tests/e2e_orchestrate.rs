@@ -27,6 +27,7 @@ fn opts() -> DeployOptions {
         keep_on_failure: false,
         replace_failed: 2,
         resume: false,
+        lease_ttl: Duration::from_secs(60),
     }
 }
 

@@ -31,6 +31,7 @@ fn opts() -> DeployOptions {
         keep_on_failure: false,
         replace_failed: 2,
         resume: false,
+        lease_ttl: Duration::from_secs(60),
     }
 }
 
@@ -205,4 +206,55 @@ async fn run_image_adopts_the_vm_of_a_create_whose_reply_was_lost() {
     let slots = settles_at(&h, 1).await;
     assert_eq!(slots.values().map(Vec::len).sum::<usize>(), 1, "{slots:?}");
     assert_eq!(h.sim.request_counts()["POST /compute/v2.0/servers"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_orchestrator_is_refused_while_the_first_drives_the_run() {
+    let h = Harness::with_config(SimConfig {
+        timings: okeanos_sim::Timings {
+            build: Duration::from_secs(3),
+            ..fast_timings()
+        },
+        ..Default::default()
+    })
+    .await;
+    let first = {
+        let client = h.client.clone();
+        tokio::spawn(async move {
+            deploy::deploy(&client, &plan(6), "leased", &opts(), Arc::new(Quiet)).await
+        })
+    };
+    // Bounded wait until the first orchestrator has written its lease.
+    let leased = || {
+        h.sim
+            .backend()
+            .snapshot()
+            .servers
+            .values()
+            .any(|s| s.metadata.contains_key("slipstream.lease"))
+    };
+    for _ in 0..200 {
+        if leased() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(leased(), "the first orchestrator holds a lease");
+    let resume = DeployOptions {
+        resume: true,
+        ..opts()
+    };
+    let e = deploy::deploy(&h.client, &plan(6), "leased", &resume, Arc::new(Quiet))
+        .await
+        .unwrap_err();
+    assert!(
+        e.is::<connector_runtime::orchestrate::lease::LeaseHeld>(),
+        "{e:#}"
+    );
+    assert!(format!("{e:#}").contains("another orchestrator"), "{e:#}");
+    // The refused one touched nothing: the first finishes with exactly its VMs.
+    let r = first.await.unwrap().unwrap();
+    assert_eq!(r.vms.len(), 6);
+    let slots = settles_at(&h, 6).await;
+    assert!(slots.values().all(|s| s == &["ACTIVE"]), "{slots:?}");
 }

@@ -24,7 +24,7 @@ const OPS: &[&str] = &[
     "list-flavors", "resolve-size", "list-images", "get-image", "delete-image",
     "set-image-public", "create-image", "create-vm", "get-vm", "list-vms", "delete-vm",
     "start-vm", "stop-vm", "reboot-vm", "plan-resize", "resize-vm", "list-disks", "get-disk",
-    "attach-disk", "detach-disk", "delete-disk", "project-quota",
+    "attach-disk", "detach-disk", "delete-disk", "project-quota", "set-vm-tag",
 ];
 
 /// What an operation should do after `enter` has dealt with the modes that never return data.
@@ -401,6 +401,10 @@ impl Guest for Component {
             Mode::Garbage => Ok(()),
             _ => check("disk", &disk_id, "d-1"),
         }
+    }
+
+    fn set_vm_tag(id: String, _key: String, _value: String) -> Result<(), Error> {
+        vm_op("set-vm-tag", &id)
     }
 
     fn project_quota() -> Result<Quota, Error> {

@@ -23,7 +23,7 @@ pub use validate::*;
 pub use vms::*;
 
 /// The operation names of the `connector` interface this connector implements.
-pub const CAPABILITIES: [&str; 23] = [
+pub const CAPABILITIES: [&str; 24] = [
     "list-flavors",
     "resolve-size",
     "list-images",
@@ -35,6 +35,7 @@ pub const CAPABILITIES: [&str; 23] = [
     "get-vm",
     "list-vms",
     "delete-vm",
+    "set-vm-tag",
     "start-vm",
     "stop-vm",
     "reboot-vm",

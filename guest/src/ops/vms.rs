@@ -2,7 +2,7 @@
 
 use super::flavors::resolve;
 use super::lookup::Lookup;
-use super::validate::server_id;
+use super::validate::{non_empty, server_id};
 use crate::Error;
 use crate::api;
 use crate::client::Client;
@@ -119,6 +119,10 @@ pub fn list_vms(c: &mut Client, tags: &[Tag]) -> Result<Vec<Vm>, Error> {
 
 pub fn delete_vm(c: &mut Client, id: &str) -> Result<(), Error> {
     api::delete_server(c, server_id(id)?)
+}
+
+pub fn set_vm_tag(c: &mut Client, id: &str, key: &str, value: &str) -> Result<(), Error> {
+    api::set_server_meta(c, server_id(id)?, non_empty("tag key", key)?, value)
 }
 
 pub fn start_vm(c: &mut Client, id: &str) -> Result<(), Error> {

@@ -82,6 +82,7 @@ pub fn prepare(
             keep_on_failure: settings.keep_on_failure,
             replace_failed: draft.replace_failed.unwrap_or(o.replace_failed),
             resume: settings.resume.is_some(),
+            lease_ttl: o.lease_ttl,
         },
     })
 }

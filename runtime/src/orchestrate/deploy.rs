@@ -8,6 +8,7 @@
 //! not); a VM that goes to the cloud's error state is deleted and its slot created again while
 //! the run's replacement budget lasts; at the end no slot keeps two VMs.
 
+use super::lease::{Lease, LeaseHeld};
 use super::slots::{Slot, SlotState, Slots};
 use super::wait::Poll;
 use super::{TAG_DEPLOYMENT, TAG_INDEX, TAG_NODE, TAG_RUN, tag};
@@ -18,6 +19,7 @@ use crate::retry::worth_polling_again;
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// One node group, resolved: every VM of it gets this spec (plus its own name and tags).
@@ -69,6 +71,9 @@ pub struct DeployOptions {
     /// Finishing a run an earlier orchestrator started: every slot is first looked up by its
     /// tags (its VM adopted), only the missing ones are created.
     pub resume: bool,
+    /// How long the run's lease lasts without renewal (an orchestrator that dies holds the run
+    /// this long).
+    pub lease_ttl: Duration,
 }
 
 /// One VM of a deployment, with its place in it.
@@ -109,6 +114,8 @@ pub async fn deploy(
         .with_context(|| format!("deployment {} (run {run_id}) was refused", plan.name))?;
     match run.create_and_wait(specs).await {
         Ok(r) => Ok(r),
+        // Another orchestrator drives the run: leave it alone.
+        Err(e) if e.is::<LeaseHeld>() => Err(e),
         Err(e) if opts.keep_on_failure => Err(e.context(format!(
             "deployment {} (run {run_id}) failed; its VMs were kept as asked (`terminate --run-id {run_id}` removes them)",
             plan.name
@@ -141,6 +148,7 @@ struct Run<'a> {
 
 impl Run<'_> {
     async fn create_and_wait(&self, specs: Vec<VmSpec>) -> anyhow::Result<DeployResult> {
+        let mut lease = Lease::new(self.opts.lease_ttl);
         let mut slots = Slots::new(self.plan, self.opts.replace_failed, self.opts.resume);
         self.observer.progress(&slots.progress(self.plan));
         let poll = self.opts.poll;
@@ -156,11 +164,15 @@ impl Run<'_> {
             // One list call per interval for the whole run, whatever its size.
             match self.client.list_vms(vec![tag(TAG_RUN, self.run_id)]).await {
                 Ok(vms) => {
+                    lease.check(&vms)?;
+                    lease.renew(self.client, &vms).await;
                     let replaced = slots.reconcile(&vms)?;
                     self.delete_all(&replaced).await;
                     self.observer.progress(&slots.progress(self.plan));
                     if slots.all_running() {
-                        return self.finish(slots, &vms).await;
+                        let done = self.finish(slots, &vms).await;
+                        lease.release(self.client).await;
+                        return done;
                     }
                 }
                 Err(e) if worth_polling_again(&e) => {

@@ -4,6 +4,7 @@
 //! creates something cleans it up when a later step fails, so a failure never leaks a VM.
 
 pub mod deploy;
+pub mod lease;
 mod slots;
 pub mod wait;
 

@@ -169,6 +169,9 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Reload a connector when its component file changes.
     pub watch: bool,
+    /// Jobs (runs, image builds, resizes…) one API caller may have running at once; beyond
+    /// it the API answers 429 with `Retry-After`.
+    pub max_jobs_per_caller: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -74,13 +74,18 @@ mode = "info-panic"
 }
 
 async fn start() -> Server {
+    start_with(|text| text).await
+}
+
+/// A server whose configuration text went through `edit`.
+async fn start_with(edit: impl FnOnce(String) -> String) -> Server {
     let sim = start_sim(SimConfig {
         timings: fast_timings(),
         ..Default::default()
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = HostConfig::parse(&config_text(&sim, dir.path())).unwrap();
+    let config = HostConfig::parse(&edit(config_text(&sim, dir.path()))).unwrap();
     let built = serve::build_registry(&config, None)
         .await
         .expect("the registry builds");
@@ -602,4 +607,59 @@ async fn bad_components_are_rejected_the_old_version_serves_and_rollback_returns
         has("connector_swaps_rejected_total{connector=\"bad\"} 1"),
         "{metrics}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_past_its_job_limit_gets_429_with_retry_after() {
+    let s = start_with(|text| {
+        text.replace(
+            &format!("admin_token = \"{ADMIN}\""),
+            &format!("admin_token = \"{ADMIN}\"\nmax_jobs_per_caller = 1"),
+        )
+    })
+    .await;
+    // Creates take a while: the first job is surely still running when the second comes.
+    s.sim.faults().set(okeanos_sim::FaultConfig {
+        per_endpoint: [(
+            "POST /compute/v2.0/servers".to_string(),
+            okeanos_sim::FaultRule {
+                latency_ms: 3_000,
+                ..Default::default()
+            },
+        )]
+        .into(),
+        ..Default::default()
+    });
+    let body = json!({"image": "CELAR-Ubuntu-14.04-LTS", "flavor": "C2R2048D10ext_vlmc"});
+    let (code, first) = s.post("/v1/connectors/okeanos/vms", body.clone()).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{first}");
+    let response = s
+        .http
+        .post(s.url("/v1/connectors/okeanos/vms"))
+        .bearer_auth(USER)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after > 0);
+    let v: Value = response.json().await.unwrap();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_jobs_per_caller = 1"),
+        "{v}"
+    );
+    // Once the first is done, the caller may submit again.
+    let done = s.poll(first["status_url"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let (code, again) = s.post("/v1/connectors/okeanos/vms", body).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{again}");
+    s.poll(again["status_url"].as_str().unwrap()).await;
 }

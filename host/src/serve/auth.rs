@@ -96,7 +96,12 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Every `/v1/` request: a valid token, whose [`Role`] is handed on as a request extension.
+/// Who is calling, for per-caller limits: a fingerprint of the token (never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub String);
+
+/// Every `/v1/` request: a valid token, whose [`Role`] and [`Caller`] are handed on as request
+/// extensions.
 pub async fn require_token(
     State(state): State<ServerState>,
     mut req: Request,
@@ -110,7 +115,12 @@ pub async fn require_token(
     };
     match state.tokens().role(token) {
         Some(role) => {
+            let fingerprint: String = hash(token)[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             req.extensions_mut().insert(role);
+            req.extensions_mut().insert(Caller(fingerprint));
             next.run(req).await
         }
         None => ApiError::unauthenticated("the bearer token is not valid for this server")

@@ -7,6 +7,7 @@
 //! shows its VMs, with status `unknown`, and can still be terminated.
 
 use super::ServerState;
+use super::auth::Caller;
 use super::error::ApiError;
 use super::jobs::{DeployProgress, Job, NewJob, timestamp};
 use super::ops::accepted;
@@ -14,13 +15,13 @@ use super::params::Params;
 use crate::deployment::{self, DeploymentDraft, Format};
 use crate::ops::Ctx;
 use crate::ops::deploy::{self, DeploySettings};
-use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Json};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -58,6 +59,7 @@ async fn create(
     State(s): State<ServerState>,
     Path(c): Path<String>,
     RawQuery(q): RawQuery,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -92,6 +94,7 @@ async fn create(
     };
     let job = s.jobs().spawn(
         NewJob {
+            caller: caller.0,
             kind: KIND,
             connector: c.clone(),
             title: name.clone(),
@@ -99,7 +102,7 @@ async fn create(
             progress: Some(progress),
         },
         work,
-    );
+    )?;
     tracing::info!(
         connector = c,
         run_id,
@@ -254,6 +257,8 @@ async fn terminate(
     };
     let job = s.jobs().spawn(
         NewJob {
+            // Never refused: it only frees what the cloud holds.
+            caller: String::new(),
             kind: "terminate-run",
             connector: c.clone(),
             title: format!("terminate run {run_id}"),
@@ -261,6 +266,6 @@ async fn terminate(
             progress: None,
         },
         work,
-    );
+    )?;
     Ok(accepted(&job))
 }

@@ -18,6 +18,9 @@ pub struct ApiError {
     pub status: StatusCode,
     pub kind: Cow<'static, str>,
     pub message: String,
+    /// Seconds a client should wait before trying again (`Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 /// One constructor per kind of error the API itself reports: `ApiError::invalid(message)`, …
@@ -44,6 +47,8 @@ kinds! {
     /// A component swap refused by validation; the old version keeps serving.
     rejected => UNPROCESSABLE_ENTITY, "rejected";
     internal => INTERNAL_SERVER_ERROR, "internal";
+    /// The caller has as much work in flight as it may.
+    too_many => TOO_MANY_REQUESTS, "too-many";
 }
 
 impl ApiError {
@@ -52,6 +57,7 @@ impl ApiError {
             status,
             kind: Cow::Borrowed(kind),
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -61,6 +67,7 @@ impl ApiError {
             status: call_status(e),
             kind: Cow::Borrowed(e.label()),
             message: e.to_string(),
+            retry_after: None,
         }
     }
 
@@ -73,6 +80,7 @@ impl ApiError {
                 status: call_status(call),
                 kind: Cow::Borrowed(call.label()),
                 message,
+                retry_after: None,
             };
         }
         if message.contains("timed out after") {
@@ -128,8 +136,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
         let unauthenticated = status == StatusCode::UNAUTHORIZED;
+        let retry_after = self.retry_after;
         let mut response =
             (status, axum::Json(serde_json::json!({ "error": self }))).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if unauthenticated {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

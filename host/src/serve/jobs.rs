@@ -67,6 +67,7 @@ impl Observer for DeployProgress {
 /// One background operation.
 pub struct Job {
     pub id: String,
+    caller: String,
     pub kind: &'static str,
     pub connector: String,
     /// The run the job belongs to (deployments, run terminations).
@@ -189,6 +190,9 @@ impl ApiError {
 
 /// What a new job is.
 pub struct NewJob {
+    /// Who asked for it (a token fingerprint): the unit of the in-flight limit; empty for work
+    /// that is never refused (terminations).
+    pub caller: String,
     pub kind: &'static str,
     pub connector: String,
     pub title: String,
@@ -197,14 +201,36 @@ pub struct NewJob {
 }
 
 /// The job table.
-#[derive(Default)]
 pub struct Jobs {
     jobs: Mutex<HashMap<String, Arc<Job>>>,
+    /// Jobs one caller may have running at once (`[server] max_jobs_per_caller`).
+    max_per_caller: usize,
 }
 
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs::new(DEFAULT_MAX_JOBS_PER_CALLER)
+    }
+}
+
+/// The default of `[server] max_jobs_per_caller`.
+pub const DEFAULT_MAX_JOBS_PER_CALLER: usize = 16;
+
+/// What a caller over its limit is told to wait, in seconds.
+const RETRY_AFTER_S: u64 = 5;
+
 impl Jobs {
+    pub fn new(max_per_caller: usize) -> Self {
+        Jobs {
+            jobs: Mutex::default(),
+            max_per_caller: max_per_caller.max(1),
+        }
+    }
+
     /// Starts `work` as a job and records it.
-    pub fn spawn<F>(&self, new: NewJob, work: F) -> Arc<Job>
+    /// Refused with 429 and `Retry-After` when the caller already has its limit of jobs running:
+    /// the server queues nothing without bound.
+    pub fn spawn<F>(&self, new: NewJob, work: F) -> Result<Arc<Job>, ApiError>
     where
         F: Future<Output = Result<Value, ApiError>> + Send + 'static,
     {
@@ -216,6 +242,7 @@ impl Jobs {
         });
         let job = Arc::new(Job {
             id: uuid::Uuid::new_v4().simple().to_string(),
+            caller: new.caller,
             kind: new.kind,
             connector: new.connector,
             run_id: new.run_id,
@@ -232,6 +259,19 @@ impl Jobs {
                 Some(t) => now.duration_since(t).unwrap_or_default() < RETENTION,
                 None => true,
             });
+            let running = jobs
+                .values()
+                .filter(|j| j.caller == job.caller && j.state().finished_at.is_none())
+                .count();
+            // Jobs of no caller (terminations) are never refused.
+            if !job.caller.is_empty() && running >= self.max_per_caller {
+                let mut e = ApiError::too_many(format!(
+                    "you have {running} jobs running, as many as one caller may ([server] max_jobs_per_caller = {}): wait for one to finish",
+                    self.max_per_caller
+                ));
+                e.retry_after = Some(RETRY_AFTER_S);
+                return Err(e);
+            }
             jobs.insert(job.id.clone(), job.clone());
         }
         let running = job.clone();
@@ -243,7 +283,7 @@ impl Jobs {
             running.finish(outcome);
         });
         *job.task.lock() = Some(handle.abort_handle());
-        job
+        Ok(job)
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
@@ -279,6 +319,7 @@ mod tests {
 
     fn new(kind: &'static str) -> NewJob {
         NewJob {
+            caller: "me".into(),
             kind,
             connector: "c".into(),
             title: String::new(),
@@ -290,7 +331,9 @@ mod tests {
     #[tokio::test]
     async fn a_job_reports_its_result() {
         let jobs = Jobs::default();
-        let job = jobs.spawn(new("x"), async { Ok(serde_json::json!({"n": 1})) });
+        let job = jobs
+            .spawn(new("x"), async { Ok(serde_json::json!({"n": 1})) })
+            .unwrap();
         let s = job.finished().await;
         assert_eq!(s.status, JobStatus::Succeeded);
         assert_eq!(s.result.unwrap()["n"], 1);
@@ -301,13 +344,39 @@ mod tests {
     #[tokio::test]
     async fn a_cancelled_job_stays_cancelled() {
         let jobs = Jobs::default();
-        let job = jobs.spawn(new("x"), async {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            Ok(Value::Null)
-        });
+        let job = jobs
+            .spawn(new("x"), async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(Value::Null)
+            })
+            .unwrap();
         assert!(job.cancel("stopped by a test"));
         assert!(!job.cancel("again"));
         assert_eq!(job.finished().await.status, JobStatus::Cancelled);
         assert_eq!(job.view().error.unwrap().kind, "cancelled");
+    }
+
+    #[tokio::test]
+    async fn a_caller_past_its_limit_is_told_to_come_back() {
+        let jobs = Jobs::new(1);
+        let forever = || async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(Value::Null)
+        };
+        let first = jobs.spawn(new("x"), forever()).unwrap();
+        let Err(e) = jobs.spawn(new("x"), forever()) else {
+            panic!("a second job of the same caller is refused");
+        };
+        assert_eq!(e.status, axum::http::StatusCode::TOO_MANY_REQUESTS);
+        assert!(e.retry_after.is_some());
+        // Another caller is not held back.
+        let other = NewJob {
+            caller: "someone else".into(),
+            ..new("x")
+        };
+        jobs.spawn(other, forever()).unwrap();
+        first.cancel("done");
+        first.finished().await;
+        jobs.spawn(new("x"), forever()).unwrap();
     }
 }

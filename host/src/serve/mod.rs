@@ -228,7 +228,12 @@ impl ServerState {
             inner: Arc::new(Inner {
                 registry,
                 tokens: Tokens::from_config(&config.server)?,
-                jobs: Jobs::default(),
+                jobs: Jobs::new(
+                    config
+                        .server
+                        .max_jobs_per_caller
+                        .unwrap_or(jobs::DEFAULT_MAX_JOBS_PER_CALLER),
+                ),
                 orchestration: config.orchestration.clone(),
             }),
         })

@@ -2,6 +2,7 @@
 //! into an operation's request (`crate::ops`), run it (as a job when it waits), answer its view.
 
 use super::ServerState;
+use super::auth::Caller;
 use super::error::ApiError;
 use super::jobs::{Job, JobStatus, NewJob};
 use super::params::{self, Params};
@@ -10,13 +11,13 @@ use crate::ops::disks::{self, AttachRequest, DetachRequest};
 use crate::ops::images::{self, BuildImageRequest, CreateImageRequest};
 use crate::ops::inputs::SizeRequest;
 use crate::ops::vms::{self, ListRequest, Power, ResizeRequest, RunImageRequest, TerminateRequest};
-use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -61,20 +62,20 @@ pub(super) fn accepted(job: &Job) -> Response {
 }
 
 /// Runs `work` as a job: answers 202 at once, or with `?wait=true` the job's outcome.
-async fn submit<F>(s: &ServerState, wait: bool, new: NewJob, done: StatusCode, work: F) -> Response
+async fn submit<F>(s: &ServerState, wait: bool, new: NewJob, done: StatusCode, work: F) -> ApiResult
 where
     F: Future<Output = Result<Value, ApiError>> + Send + 'static,
 {
-    let job = s.jobs().spawn(new, work);
+    let job = s.jobs().spawn(new, work)?;
     if !wait {
-        return accepted(&job);
+        return Ok(accepted(&job));
     }
     let state = job.finished().await;
-    match (state.status, state.result, state.error) {
+    Ok(match (state.status, state.result, state.error) {
         (JobStatus::Succeeded, Some(v), _) => (done, Json(v)).into_response(),
         (_, _, Some(e)) => e.into_response(),
         _ => ApiError::internal(format!("job {} ended without a result", job.id)).into_response(),
-    }
+    })
 }
 
 /// An operation run as a job: what it is, for the job table.
@@ -94,7 +95,7 @@ impl JobSpec {
     async fn run<V, F, Fut>(
         self,
         s: &ServerState,
-        c: &str,
+        (c, caller): (&str, Caller),
         ctx: Ctx,
         wait: bool,
         op: F,
@@ -113,31 +114,41 @@ impl JobSpec {
             Ok(serde_json::to_value(view).expect("views serialize"))
         };
         let new = NewJob {
+            caller: caller.0,
             kind: self.kind,
             connector: c.to_string(),
             title: self.title,
             run_id: None,
             progress: None,
         };
-        Ok(submit(s, wait, new, self.done, work).await)
+        submit(s, wait, new, self.done, work).await
     }
 }
 
-/// What a job route takes: `?wait` and the operation's request as the JSON body.
-struct JobInput<T>(bool, T);
+/// The caller the authentication layer found (every `/v1/` route has one).
+fn caller_of(req: &Request) -> Caller {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or_else(|| Caller(String::new()))
+}
+
+/// What a job route takes: `?wait`, the operation's request as the JSON body, and who asks.
+struct JobInput<T>(bool, T, Caller);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JobInput<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let query = req.uri().query().map(str::to_string);
+        let caller = caller_of(&req);
         let wait = Params::parse(query.as_deref())?
             .only(&["wait"])?
             .flag("wait")?;
         let body = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::invalid(format!("cannot read the body: {e}")))?;
-        Ok(JobInput(wait, params::json(&body)?))
+        Ok(JobInput(wait, params::json(&body)?, caller))
     }
 }
 
@@ -241,14 +252,14 @@ async fn vm_get(State(s): State<ServerState>, Path((c, id)): Path<(String, Strin
 async fn vm_create(
     State(s): State<ServerState>,
     Path(c): Path<String>,
-    JobInput(wait, req): JobInput<RunImageRequest>,
+    JobInput(wait, req, caller): JobInput<RunImageRequest>,
 ) -> ApiResult {
     check_size(&req.size)?;
     let ctx = s.ctx(&c)?;
     let run = vms::prepare_run(&ctx, &req).map_err(refused)?;
     let title = format!("VM {} from {}", run.spec.name, run.spec.image);
     JobSpec::new("run-image", title, StatusCode::CREATED)
-        .run(&s, &c, ctx, wait, |ctx| async move {
+        .run(&s, (&c, caller), ctx, wait, |ctx| async move {
             vms::run_image(&ctx, run).await
         })
         .await
@@ -309,12 +320,12 @@ async fn vm_reboot(
 async fn vm_resize(
     State(s): State<ServerState>,
     Path((c, id)): Path<(String, String)>,
-    JobInput(wait, req): JobInput<ResizeRequest>,
+    JobInput(wait, req, caller): JobInput<ResizeRequest>,
 ) -> ApiResult {
     check_size(&req.size)?;
     let size = req.size.size().map_err(refused)?;
     let job = JobSpec::new("resize", format!("resize VM {id}"), StatusCode::OK);
-    job.run(&s, &c, s.ctx(&c)?, wait, |ctx| async move {
+    job.run(&s, (&c, caller), s.ctx(&c)?, wait, |ctx| async move {
         vms::resize(&ctx, &id, size, req.timeout).await
     })
     .await
@@ -323,12 +334,12 @@ async fn vm_resize(
 async fn disk_attach(
     State(s): State<ServerState>,
     Path((c, id)): Path<(String, String)>,
-    JobInput(wait, req): JobInput<AttachRequest>,
+    JobInput(wait, req, caller): JobInput<AttachRequest>,
 ) -> ApiResult {
     req.check().map_err(refused)?;
     let title = format!("attach a {} GB disk to VM {id}", req.size_gb);
     let job = JobSpec::new("attach-disk", title, StatusCode::CREATED);
-    job.run(&s, &c, s.ctx(&c)?, wait, |ctx| async move {
+    job.run(&s, (&c, caller), s.ctx(&c)?, wait, |ctx| async move {
         disks::attach(&ctx, &id, req).await
     })
     .await
@@ -338,6 +349,7 @@ async fn disk_detach(
     State(s): State<ServerState>,
     Path((c, id, disk)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
+    Extension(caller): Extension<Caller>,
 ) -> ApiResult {
     let p = Params::parse(q.as_deref())?.only(&["wait", "delete", "timeout"])?;
     let req = DetachRequest {
@@ -347,20 +359,24 @@ async fn disk_detach(
     let and_delete = if req.delete { " and delete it" } else { "" };
     let title = format!("detach volume {disk} from VM {id}{and_delete}");
     let job = JobSpec::new("detach-disk", title, StatusCode::OK);
-    job.run(&s, &c, s.ctx(&c)?, p.flag("wait")?, |ctx| async move {
-        disks::detach(&ctx, &id, &disk, req).await
-    })
+    job.run(
+        &s,
+        (&c, caller),
+        s.ctx(&c)?,
+        p.flag("wait")?,
+        |ctx| async move { disks::detach(&ctx, &id, &disk, req).await },
+    )
     .await
 }
 
 async fn vm_create_image(
     State(s): State<ServerState>,
     Path((c, id)): Path<(String, String)>,
-    JobInput(wait, req): JobInput<CreateImageRequest>,
+    JobInput(wait, req, caller): JobInput<CreateImageRequest>,
 ) -> ApiResult {
     let title = format!("image {} from VM {id}", req.name);
     let job = JobSpec::new("create-image", title, StatusCode::CREATED);
-    job.run(&s, &c, s.ctx(&c)?, wait, |ctx| async move {
+    job.run(&s, (&c, caller), s.ctx(&c)?, wait, |ctx| async move {
         images::create(&ctx, &id, req).await
     })
     .await
@@ -369,14 +385,14 @@ async fn vm_create_image(
 async fn image_build(
     State(s): State<ServerState>,
     Path(c): Path<String>,
-    JobInput(wait, req): JobInput<BuildImageRequest>,
+    JobInput(wait, req, caller): JobInput<BuildImageRequest>,
 ) -> ApiResult {
     check_size(&req.size)?;
     let ctx = s.ctx(&c)?;
     let build = images::prepare_build(&ctx, &req).map_err(refused)?;
     let title = format!("image {} from {}", build.name, build.base_image);
     let job = JobSpec::new("build-image", title, StatusCode::CREATED);
-    job.run(&s, &c, ctx, wait, |ctx| async move {
+    job.run(&s, (&c, caller), ctx, wait, |ctx| async move {
         images::build(&ctx, build).await
     })
     .await

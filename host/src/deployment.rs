@@ -3,7 +3,7 @@
 //! relative to the deployment file; whoever runs the plan reads them (the command line) or
 //! refuses them (the server).
 
-use crate::ops::inputs::{FileInput, SizeRequest, SshKey, UserData, resolve_path};
+use crate::ops::inputs::{FileInput, SizeRequest, SshKey, UserData, VmInputs, resolve_path};
 use crate::ops::vms::VmRequest;
 use anyhow::{Context, bail};
 use serde::Deserialize;
@@ -179,9 +179,11 @@ fn draft(m: &NodeSettings, base_dir: &Path) -> anyhow::Result<VmRequest> {
     Ok(VmRequest {
         image,
         size: m.size.clone(),
-        ssh_keys,
-        files,
-        user_data,
+        inputs: VmInputs {
+            ssh_keys,
+            files,
+            user_data,
+        },
         volatile_disk_gb: m.volatile_disk_gb,
         tags: m.tags.clone().unwrap_or_default(),
         project: m.project.clone(),
@@ -263,21 +265,21 @@ volatile_disk_gb = 50
         .unwrap();
         let vm = &p.groups[0].vm;
         assert_eq!(
-            vm.ssh_keys,
+            vm.inputs.ssh_keys,
             vec![
                 SshKey::Path("/deploy/keys/a.pub".into()),
                 SshKey::Inline("ssh-ed25519 AAAA me@x".into())
             ]
         );
         assert_eq!(
-            vm.files,
+            vm.inputs.files,
             vec![FileInput::Local {
                 local: "/deploy/setup.sh".into(),
                 remote: "/root/setup.sh".into()
             }]
         );
         assert_eq!(
-            vm.user_data,
+            vm.inputs.user_data,
             Some(UserData::File("/deploy/init.yaml".into()))
         );
     }

@@ -23,14 +23,12 @@ pub struct Args {
 }
 
 pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
-    let (ssh_keys, files, user_data) = args.local.inputs()?;
+    let inputs = args.local.inputs()?;
     let req = BuildImageRequest {
         image: args.base.image,
         size: args.base.size,
         name: args.name,
-        files,
-        ssh_keys,
-        user_data,
+        inputs,
         public: args.public,
         timeout: args.timeout,
     };

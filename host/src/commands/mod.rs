@@ -17,7 +17,7 @@ pub mod run_image;
 pub mod runs;
 pub mod terminate;
 
-use crate::ops::inputs::{FileInput, LocalFiles, SizeRequest, SshKey, UserData};
+use crate::ops::inputs::{FileInput, LocalFiles, SizeRequest, SshKey, UserData, VmInputs};
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -105,17 +105,16 @@ pub struct LocalInputArgs {
 
 impl LocalInputArgs {
     /// The inputs as an operation takes them; the files are read when it runs.
-    pub fn inputs(&self) -> anyhow::Result<(Vec<SshKey>, Vec<FileInput>, Option<UserData>)> {
-        let files = self
-            .files
-            .iter()
-            .map(|p| FileInput::parse_pair(p, Path::new(".")))
-            .collect::<anyhow::Result<_>>()?;
-        Ok((
-            self.ssh_keys.iter().cloned().map(SshKey::Path).collect(),
-            files,
-            self.user_data.clone().map(UserData::File),
-        ))
+    pub fn inputs(&self) -> anyhow::Result<VmInputs> {
+        Ok(VmInputs {
+            ssh_keys: self.ssh_keys.iter().cloned().map(SshKey::Path).collect(),
+            files: self
+                .files
+                .iter()
+                .map(|p| FileInput::parse_pair(p, Path::new(".")))
+                .collect::<anyhow::Result<_>>()?,
+            user_data: self.user_data.clone().map(UserData::File),
+        })
     }
 }
 

@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
-    let (ssh_keys, files, user_data) = args.local.inputs()?;
+    let inputs = args.local.inputs()?;
     let tags = vms::parse_tags(&args.tags)?
         .into_iter()
         .map(|t| (t.key, t.value))
@@ -43,9 +43,7 @@ pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
     let req = RunImageRequest {
         image: args.base.image,
         size: args.base.size,
-        ssh_keys,
-        files,
-        user_data,
+        inputs,
         volatile_disk_gb: args.volatile_disk_gb,
         tags,
         project: args.project,

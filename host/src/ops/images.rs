@@ -1,7 +1,7 @@
 //! Flavors and images: list, get, delete, publish; build one from a base image; snapshot a VM.
 
 use super::Ctx;
-use super::inputs::{FileInput, SizeRequest, SshKey, UserData};
+use super::inputs::{SizeRequest, VmInputs};
 use super::vms::VmRequest;
 use crate::view::{FlavorView, ImageView};
 use connector_runtime::orchestrate::{self, BuildImageRequest as Build};
@@ -47,11 +47,8 @@ pub struct BuildImageRequest {
     pub size: SizeRequest,
     /// Name of the new image.
     pub name: String,
-    #[serde(default)]
-    pub files: Vec<FileInput>,
-    #[serde(default)]
-    pub ssh_keys: Vec<SshKey>,
-    pub user_data: Option<UserData>,
+    #[serde(flatten)]
+    pub inputs: VmInputs,
     /// Make the new image public.
     #[serde(default)]
     pub public: bool,
@@ -64,9 +61,7 @@ pub fn prepare_build(ctx: &Ctx, req: &BuildImageRequest) -> anyhow::Result<Build
     let vm = VmRequest {
         image: req.image.clone(),
         size: req.size.clone(),
-        ssh_keys: req.ssh_keys.clone(),
-        files: req.files.clone(),
-        user_data: req.user_data.clone(),
+        inputs: req.inputs.clone(),
         ..VmRequest::default()
     };
     let spec = vm.resolve(String::new(), ctx.local.as_ref())?;

@@ -71,6 +71,40 @@ impl SizeRequest {
     }
 }
 
+/// What a new VM may take from local files: SSH public keys, files to place, user data.
+/// Flattened into requests (`"ssh_keys"`, `"files"`, `"user_data"` in JSON).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct VmInputs {
+    #[serde(default)]
+    pub ssh_keys: Vec<SshKey>,
+    #[serde(default)]
+    pub files: Vec<FileInput>,
+    pub user_data: Option<UserData>,
+}
+
+impl VmInputs {
+    /// Keys, files and user data as the connector takes them, read through `local`.
+    pub fn resolve(
+        &self,
+        local: &dyn LocalFiles,
+    ) -> anyhow::Result<(Vec<String>, Vec<File>, Option<String>)> {
+        Ok((
+            self.ssh_keys
+                .iter()
+                .map(|k| k.resolve(local))
+                .collect::<anyhow::Result<_>>()?,
+            self.files
+                .iter()
+                .map(|f| f.resolve(local))
+                .collect::<anyhow::Result<_>>()?,
+            self.user_data
+                .as_ref()
+                .map(|u| u.resolve(local))
+                .transpose()?,
+        ))
+    }
+}
+
 /// An SSH public key: its text, or the path of a `.pub` file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SshKey {

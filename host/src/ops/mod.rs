@@ -34,3 +34,34 @@ impl Ctx {
         Poll::new(o.poll_interval, timeout.unwrap_or(o.vm_timeout))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::images::BuildImageRequest;
+    use super::vms::{ResizeRequest, RunImageRequest};
+    use std::time::Duration;
+
+    #[test]
+    fn requests_take_flat_json_and_name_unknown_fields() {
+        let run: RunImageRequest = serde_json::from_str(
+            r#"{"image": "i", "cpu": 2, "ram_mb": 2048, "files": [{"path": "/a", "contents": "x"}], "timeout": "5m"}"#,
+        )
+        .unwrap();
+        assert_eq!(run.size.cpu, Some(2));
+        assert_eq!(run.timeout, Some(Duration::from_secs(300)));
+        assert_eq!(run.vm().inputs.files.len(), 1);
+        let err =
+            serde_json::from_str::<RunImageRequest>(r#"{"image": "i", "flavr": "f"}"#).unwrap_err();
+        assert!(err.to_string().contains("flavr"), "{err}");
+        let resize: ResizeRequest = serde_json::from_str(r#"{"flavor": "f"}"#).unwrap();
+        assert_eq!(resize.size.flavor.as_deref(), Some("f"));
+        assert!(serde_json::from_str::<ResizeRequest>(r#"{"flavor": "f", "x": 1}"#).is_err());
+        let build: BuildImageRequest =
+            serde_json::from_str(r#"{"image": "i", "flavor": "f", "name": "n"}"#).unwrap();
+        assert_eq!(build.size.flavor.as_deref(), Some("f"));
+        assert!(
+            serde_json::from_str::<BuildImageRequest>(r#"{"image": "i", "name": "n", "y": 1}"#)
+                .is_err()
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! VMs: run one from an image, list, describe, terminate, power actions, resize.
 
 use super::Ctx;
-use super::inputs::{FileInput, LocalFiles, SizeRequest, SshKey, UserData};
+use super::inputs::{LocalFiles, SizeRequest, VmInputs};
 use crate::view::{ActionView, ResizeView, TerminatedView, VmView};
 use anyhow::{Context, bail};
 use connector_runtime::bindings::types::{Size, Tag, VmSpec};
@@ -16,9 +16,7 @@ use std::time::Duration;
 pub struct VmRequest {
     pub image: String,
     pub size: SizeRequest,
-    pub ssh_keys: Vec<SshKey>,
-    pub files: Vec<FileInput>,
-    pub user_data: Option<UserData>,
+    pub inputs: VmInputs,
     pub volatile_disk_gb: Option<u32>,
     pub tags: BTreeMap<String, String>,
     pub project: Option<String>,
@@ -30,25 +28,14 @@ impl VmRequest {
         if self.tags.keys().any(|k| k.is_empty()) {
             bail!("a tag has an empty key");
         }
+        let (ssh_keys, files, user_data) = self.inputs.resolve(local)?;
         Ok(VmSpec {
             name,
             image: self.image.clone(),
             size: self.size.size()?,
-            ssh_keys: self
-                .ssh_keys
-                .iter()
-                .map(|k| k.resolve(local))
-                .collect::<anyhow::Result<_>>()?,
-            files: self
-                .files
-                .iter()
-                .map(|f| f.resolve(local))
-                .collect::<anyhow::Result<_>>()?,
-            user_data: self
-                .user_data
-                .as_ref()
-                .map(|u| u.resolve(local))
-                .transpose()?,
+            ssh_keys,
+            files,
+            user_data,
             volatile_disk_gb: self.volatile_disk_gb,
             tags: self.tags.iter().map(|(k, v)| tag(k, v)).collect(),
             project: self.project.clone(),
@@ -64,11 +51,8 @@ pub struct RunImageRequest {
     pub image: String,
     #[serde(flatten)]
     pub size: SizeRequest,
-    #[serde(default)]
-    pub ssh_keys: Vec<SshKey>,
-    #[serde(default)]
-    pub files: Vec<FileInput>,
-    pub user_data: Option<UserData>,
+    #[serde(flatten)]
+    pub inputs: VmInputs,
     /// An extra disk of N GB, deleted with the VM.
     pub volatile_disk_gb: Option<u32>,
     #[serde(default)]
@@ -93,9 +77,7 @@ impl RunImageRequest {
         VmRequest {
             image: self.image.clone(),
             size: self.size.clone(),
-            ssh_keys: self.ssh_keys.clone(),
-            files: self.files.clone(),
-            user_data: self.user_data.clone(),
+            inputs: self.inputs.clone(),
             volatile_disk_gb: self.volatile_disk_gb,
             tags: self.tags.clone(),
             project: self.project.clone(),
@@ -309,34 +291,4 @@ pub async fn resize(
         changed,
         vm: VmView::new(&vm),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ops::images::BuildImageRequest;
-
-    #[test]
-    fn requests_take_flat_json_and_name_unknown_fields() {
-        let run: RunImageRequest = serde_json::from_str(
-            r#"{"image": "i", "cpu": 2, "ram_mb": 2048, "files": [{"path": "/a", "contents": "x"}], "timeout": "5m"}"#,
-        )
-        .unwrap();
-        assert_eq!(run.size.cpu, Some(2));
-        assert_eq!(run.timeout, Some(Duration::from_secs(300)));
-        assert_eq!(run.vm().files.len(), 1);
-        let err =
-            serde_json::from_str::<RunImageRequest>(r#"{"image": "i", "flavr": "f"}"#).unwrap_err();
-        assert!(err.to_string().contains("flavr"), "{err}");
-        let resize: ResizeRequest = serde_json::from_str(r#"{"flavor": "f"}"#).unwrap();
-        assert_eq!(resize.size.flavor.as_deref(), Some("f"));
-        assert!(serde_json::from_str::<ResizeRequest>(r#"{"flavor": "f", "x": 1}"#).is_err());
-        let build: BuildImageRequest =
-            serde_json::from_str(r#"{"image": "i", "flavor": "f", "name": "n"}"#).unwrap();
-        assert_eq!(build.size.flavor.as_deref(), Some("f"));
-        assert!(
-            serde_json::from_str::<BuildImageRequest>(r#"{"image": "i", "name": "n", "y": 1}"#)
-                .is_err()
-        );
-    }
 }

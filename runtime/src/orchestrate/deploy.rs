@@ -22,34 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// One node group, resolved: every VM of it gets this spec (plus its own name and tags).
-#[derive(Debug, Clone)]
-pub struct GroupPlan {
-    pub name: String,
-    pub count: u32,
-    pub spec: VmSpec,
-}
-
-/// A whole deployment, validated and with local files read.
-#[derive(Debug, Clone)]
-pub struct DeploymentPlan {
-    pub name: String,
-    pub groups: Vec<GroupPlan>,
-}
-
-impl DeploymentPlan {
-    pub fn total(&self) -> u32 {
-        self.groups.iter().map(|g| g.count).sum()
-    }
-}
-/// Progress of one node group.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct GroupProgress {
-    pub total: u32,
-    pub created: u32,
-    pub running: u32,
-    pub failed: u32,
-}
+pub use super::plan::{DeploymentPlan, GroupPlan, GroupProgress};
 
 /// Receives progress; the CLI draws bars, the server records it for polling.
 pub trait Observer: Send + Sync {

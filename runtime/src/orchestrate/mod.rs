@@ -5,6 +5,7 @@
 
 pub mod deploy;
 pub mod lease;
+mod plan;
 mod slots;
 pub mod wait;
 

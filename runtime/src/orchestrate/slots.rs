@@ -2,7 +2,7 @@
 //! with the state of its VM as far as the run knows. The cloud's listing of the run (by its run
 //! tag) is the truth the slots are reconciled against, once per poll interval.
 
-use super::deploy::{DeploymentPlan, GroupProgress};
+use super::plan::{DeploymentPlan, GroupProgress};
 use super::wait::state_name;
 use super::{TAG_INDEX, TAG_NODE};
 use crate::bindings::types::{Vm, VmState};

@@ -40,7 +40,7 @@ impl Config {
             get(key)
                 .map(|v| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
                 .map_err(|e| {
-                    Error::Unavailable(format!(
+                    crate::fault::unavailable(format!(
                         "cannot read the configuration key '{key}' from the host: {e}"
                     ))
                 })
@@ -117,6 +117,6 @@ mod tests {
         let e = Config::load(lookup(&[("auth_url", "accounts"), ("token", "t")])).unwrap_err();
         assert!(matches!(e, Error::Invalid(_)));
         let e = Config::load(|_| Err("vault down".to_string())).unwrap_err();
-        assert!(matches!(e, Error::Unavailable(ref m) if m.contains("vault down")));
+        assert!(matches!(e, Error::Unavailable(ref u) if u.message.contains("vault down")));
     }
 }

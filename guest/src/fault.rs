@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use crate::Error;
+use crate::wit::UnavailableError;
 
 /// What a fault envelope says.
 #[derive(Debug, Default, PartialEq)]
@@ -110,10 +111,27 @@ pub fn from_response(status: u16, body: &[u8], what: &str) -> Error {
         )),
         400 => Error::Invalid(text("")),
         405 => Error::Protocol(text("the service does not allow this method on this URL")),
-        503 => Error::Unavailable(text("the cloud cannot serve now; retry later")),
-        500..=599 => Error::Unavailable(text("the cloud failed; retry later")),
+        503 => unavailable(text("the cloud cannot serve now; retry later")),
+        500..=599 => unavailable(text("the cloud failed; retry later")),
         _ => Error::Protocol(text("unexpected HTTP status")),
     }
+}
+
+/// The cloud could not serve; how long it asked to wait is added from the answer's headers
+/// by the caller that has them ([`with_retry_after`]).
+pub fn unavailable(message: String) -> Error {
+    Error::Unavailable(UnavailableError {
+        message,
+        retry_after_s: None,
+    })
+}
+
+/// Adds the answer's `Retry-After` (seconds) to an unavailable error.
+pub fn with_retry_after(mut e: Error, retry_after_s: Option<u32>) -> Error {
+    if let Error::Unavailable(u) = &mut e {
+        u.retry_after_s = retry_after_s;
+    }
+    e
 }
 
 /// The error for a 2xx answer whose body is not what `what` should return.
@@ -135,7 +153,7 @@ mod tests {
             | Error::Conflict(m)
             | Error::QuotaExceeded(m)
             | Error::Invalid(m)
-            | Error::Unavailable(m)
+            | Error::Unavailable(UnavailableError { message: m, .. })
             | Error::Unsupported(m)
             | Error::Transport(m)
             | Error::Protocol(m) => m,
@@ -253,5 +271,20 @@ mod tests {
     fn details_equal_to_message_are_not_repeated() {
         let e = from_response(400, &envelope("badRequest", 400, "Bad", "Bad"), "POST /x");
         assert_eq!(msg(&e), "POST /x: Bad");
+    }
+
+    #[test]
+    fn a_503_carries_how_long_the_cloud_asked_to_wait() {
+        let e = with_retry_after(from_response(503, b"", "GET /x"), Some(3));
+        assert!(matches!(
+            e,
+            Error::Unavailable(UnavailableError {
+                retry_after_s: Some(3),
+                ..
+            })
+        ));
+        // Only unavailable errors carry it.
+        let e = with_retry_after(from_response(404, b"", "GET /x"), Some(3));
+        assert!(matches!(e, Error::NotFound(_)));
     }
 }

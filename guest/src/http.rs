@@ -161,6 +161,12 @@ fn send(request: &Request) -> Result<Response, Error> {
         .map_err(|e| transport(host, describe(&e, host)))?;
 
     let status = response.status();
+    // Only the delay-seconds form: a loaded proxy's 503 usually says how long to wait.
+    let retry_after_s = response
+        .headers()
+        .get("retry-after")
+        .first()
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok());
     let incoming = response
         .consume()
         .map_err(|()| transport(host, "cannot read the response body"))?;
@@ -191,7 +197,11 @@ fn send(request: &Request) -> Result<Response, Error> {
         }
     }
     drop(IncomingBody::finish(incoming));
-    Ok(Response { status, body: data })
+    Ok(Response {
+        status,
+        body: data,
+        retry_after_s,
+    })
 }
 
 fn stream_error(e: StreamError, host: &str) -> String {

@@ -58,6 +58,14 @@ macro_rules! op {
     };
 }
 
+/// How long the cloud asked to wait before the next attempt, if it said.
+fn asked_wait(e: &CallError) -> std::time::Duration {
+    match e {
+        CallError::Cloud(c) => c.retry_after.unwrap_or_default(),
+        _ => std::time::Duration::ZERO,
+    }
+}
+
 impl Client {
     pub fn new(connector: Connector) -> Self {
         Client {
@@ -104,9 +112,10 @@ impl Client {
                 Err(e)
                     if is_transient(&e)
                         && attempt < policy.max_attempts
-                        && started.elapsed() < policy.budget =>
+                        && started.elapsed() + asked_wait(&e) < policy.budget =>
                 {
-                    let delay = policy.delay(attempt - 1);
+                    // The cloud's own `Retry-After` is a floor under the back-off.
+                    let delay = policy.delay(attempt - 1).max(asked_wait(&e));
                     tracing::debug!(
                         connector = self.connector.name(),
                         op,

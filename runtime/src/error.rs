@@ -42,6 +42,8 @@ impl ErrorKind {
 pub struct CloudError {
     pub kind: ErrorKind,
     pub message: String,
+    /// How long the cloud asked to wait before trying again (`Retry-After` of a 503).
+    pub retry_after: Option<Duration>,
 }
 
 impl fmt::Display for CloudError {
@@ -60,12 +62,22 @@ impl From<types::Error> for CloudError {
             E::Conflict(m) => (ErrorKind::Conflict, m),
             E::QuotaExceeded(m) => (ErrorKind::QuotaExceeded, m),
             E::Invalid(m) => (ErrorKind::Invalid, m),
-            E::Unavailable(m) => (ErrorKind::Unavailable, m),
+            E::Unavailable(u) => {
+                return CloudError {
+                    kind: ErrorKind::Unavailable,
+                    message: u.message,
+                    retry_after: u.retry_after_s.map(|s| Duration::from_secs(s.into())),
+                };
+            }
             E::Unsupported(m) => (ErrorKind::Unsupported, m),
             E::Transport(m) => (ErrorKind::Transport, m),
             E::Protocol(m) => (ErrorKind::Protocol, m),
         };
-        CloudError { kind, message }
+        CloudError {
+            kind,
+            message,
+            retry_after: None,
+        }
     }
 }
 

@@ -118,6 +118,7 @@ mod tests {
             CallError::Cloud(CloudError {
                 kind,
                 message: String::new(),
+                retry_after: None,
             })
         };
         for kind in [

@@ -214,6 +214,9 @@ pub struct FaultRule {
     pub lost_reply_rate: f64,
     /// Probability of replying with the right status but a truncated, undecodable JSON body.
     pub malformed_rate: f64,
+    /// Seconds the injected 503s ask the client to wait (`Retry-After`), like a loaded proxy
+    /// in front of the cloud does; 0 sends no header.
+    pub retry_after_s: u64,
 }
 
 impl FaultRule {

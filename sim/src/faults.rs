@@ -126,6 +126,13 @@ impl FaultInjector {
     }
 }
 
+impl FaultInjector {
+    /// The `Retry-After` of the 503s injected into requests with this key (0: none).
+    pub fn retry_after_s(&self, key: &str) -> u64 {
+        Self::rule_for(&self.config.lock(), key).retry_after_s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

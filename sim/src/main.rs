@@ -100,6 +100,9 @@ struct Args {
     /// Fault: probability of a truncated (malformed) JSON body.
     #[arg(long, default_value_t = 0.0)]
     fault_malformed_rate: f64,
+    /// Fault: `Retry-After` (seconds) on the injected 503s; 0 sends none
+    #[arg(long, default_value_t = 0)]
+    fault_retry_after_s: u64,
     /// Fault: the next N server builds end in ERROR.
     #[arg(long, default_value_t = 0)]
     fail_builds: u32,
@@ -177,6 +180,7 @@ fn config(a: &Args) -> anyhow::Result<SimConfig> {
         drop_rate: a.fault_drop_rate,
         lost_reply_rate: a.fault_lost_reply_rate,
         malformed_rate: a.fault_malformed_rate,
+        retry_after_s: a.fault_retry_after_s,
     };
     if !flags.is_noop() {
         faults.global = flags;

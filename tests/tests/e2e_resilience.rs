@@ -258,3 +258,33 @@ async fn a_second_orchestrator_is_refused_while_the_first_drives_the_run() {
     let slots = settles_at(&h, 6).await;
     assert!(slots.values().all(|s| s == &["ACTIVE"]), "{slots:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_with_retry_after_is_repeated_no_sooner_than_the_cloud_asked() {
+    let h = Harness::new().await;
+    let busy = FaultRule {
+        error_rate: 1.0,
+        retry_after_s: 1,
+        ..Default::default()
+    };
+    h.sim.faults().set(FaultConfig {
+        per_endpoint: [("GET /compute/v2.0/flavors".to_string(), busy)].into(),
+        ..Default::default()
+    });
+    let faults = h.sim.faults();
+    let recover = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        faults.set(FaultConfig::default());
+    });
+    let started = std::time::Instant::now();
+    let flavors = h.client.list_flavors().await.unwrap();
+    assert!(!flavors.is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited as asked"
+    );
+    recover.await.unwrap();
+    // Without the header the back-off (100 ms doubling) would have tried 4–5 times by then.
+    let gets = h.sim.request_counts()["GET /compute/v2.0/flavors/detail"];
+    assert!(gets <= 3, "{gets} attempts in about 1.5 s");
+}

@@ -183,7 +183,8 @@ fn success(response: Response, what: &str) -> Result<Response, Error> {
     if (200..300).contains(&response.status) {
         Ok(response)
     } else {
-        Err(fault::from_response(response.status, &response.body, what))
+        let e = fault::from_response(response.status, &response.body, what);
+        Err(fault::with_retry_after(e, response.retry_after_s))
     }
 }
 

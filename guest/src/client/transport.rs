@@ -36,6 +36,8 @@ pub struct Request {
 pub struct Response {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The answer's `Retry-After`, in seconds (only the delay form; a date is ignored).
+    pub retry_after_s: Option<u32>,
 }
 
 /// Sends one request and reads the whole answer; fails only when no HTTP answer came.

@@ -163,6 +163,7 @@ mod tests {
         CallError::Cloud(CloudError {
             kind,
             message: "m".into(),
+            retry_after: None,
         })
     }
 

@@ -65,7 +65,15 @@ pub async fn inject_faults(State(state): State<AppState>, req: Request, next: Ne
     let kill = req.extensions().get::<ConnKill>().cloned();
     match kind {
         FaultKind::None => next.run(req).await,
-        FaultKind::Unavailable => unavailable(),
+        FaultKind::Unavailable => {
+            let mut resp = unavailable();
+            let after = state.faults.retry_after_s(&key);
+            if after > 0 {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(after));
+            }
+            resp
+        }
         FaultKind::Drop => cut(kill).await,
         FaultKind::LostReply => {
             let resp = next.run(req).await;

@@ -288,3 +288,71 @@ async fn a_503_with_retry_after_is_repeated_no_sooner_than_the_cloud_asked() {
     let gets = h.sim.request_counts()["GET /compute/v2.0/flavors/detail"];
     assert!(gets <= 3, "{gets} attempts in about 1.5 s");
 }
+
+/// A simulator with the fault mix on every endpoint.
+async fn faulty_sim(seed: u64) -> Harness {
+    Harness::with_config(SimConfig {
+        timings: fast_timings(),
+        seed,
+        faults: FaultConfig {
+            global: FaultRule {
+                error_rate: 0.10,
+                drop_rate: 0.05,
+                lost_reply_rate: 0.03,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_faults_failed_vms_are_replaced_and_a_run_too_big_for_the_quota_is_refused() {
+    for seed in [4, 5] {
+        let h = faulty_sim(seed).await;
+        h.sim.backend().fail_next_builds(2);
+        let r = deploy::deploy(
+            &h.client,
+            &plan(12),
+            &format!("rf{seed}"),
+            &opts(),
+            Arc::new(Quiet),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("seed {seed}: {e:#}"));
+        assert_eq!(r.vms.len(), 12);
+        let slots = settles_at(&h, 12).await;
+        assert_eq!(slots.len(), 12, "seed {seed}: {slots:?}");
+        assert!(
+            slots.values().all(|s| s == &["ACTIVE"]),
+            "seed {seed}: {slots:?}"
+        );
+
+        let h = faulty_sim(seed).await;
+        h.sim.backend().set_default_quota(okeanos_sim::QuotaLimits {
+            vms: 3,
+            ..Default::default()
+        });
+        let e = deploy::deploy(
+            &h.client,
+            &plan(6),
+            &format!("rq{seed}"),
+            &opts(),
+            Arc::new(Quiet),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("has 3 VMs left"),
+            "seed {seed}: {e:#}"
+        );
+        assert!(
+            !h.sim
+                .request_counts()
+                .contains_key("POST /compute/v2.0/servers"),
+            "seed {seed}: nothing was created"
+        );
+    }
+}

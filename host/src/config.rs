@@ -172,6 +172,9 @@ pub struct ServerConfig {
     /// Jobs (runs, image builds, resizes…) one API caller may have running at once; beyond
     /// it the API answers 429 with `Retry-After`.
     pub max_jobs_per_caller: Option<usize>,
+    /// Where serve mode records the runs it drives, to finish them after a restart
+    /// [default: ~/.local/state/connector-host/serve].
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -21,6 +21,7 @@ struct Server {
     base: String,
     http: reqwest::Client,
     sim: RunningSim,
+    state: ServerState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -97,13 +98,14 @@ async fn start_with(edit: impl FnOnce(String) -> String) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve::serve_on(listener, state, async move {
+    tokio::spawn(serve::serve_on(listener, state.clone(), async move {
         let _ = stopped.await;
     }));
     Server {
         base,
         http: reqwest::Client::new(),
         sim,
+        state,
         stop: Some(stop),
         _dir: dir,
     }
@@ -662,4 +664,88 @@ async fn a_caller_past_its_job_limit_gets_429_with_retry_after() {
     let (code, again) = s.post("/v1/connectors/okeanos/vms", body).await;
     assert_eq!(code, StatusCode::ACCEPTED, "{again}");
     s.poll(again["status_url"].as_str().unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_finishes_the_runs_it_was_driving() {
+    let journal = tempfile::tempdir().unwrap();
+    let state_dir = journal.path().display().to_string();
+    let edit = |text: String| {
+        text.replace(
+            &format!("admin_token = \"{ADMIN}\""),
+            &format!("admin_token = \"{ADMIN}\"\nstate_dir = \"{state_dir}\""),
+        )
+        .replace(
+            "vm_timeout = \"30s\"",
+            "vm_timeout = \"30s\"\nlease_ttl = \"1s\"",
+        )
+    };
+    let s = start_with(edit).await;
+    // Slow builds: the run is midway when its server dies.
+    s.sim.backend().set_timings(okeanos_sim::Timings {
+        build: Duration::from_secs(3),
+        ..fast_timings()
+    });
+    let (code, accepted) = s
+        .call(
+            s.http
+                .post(s.url("/v1/connectors/okeanos/deployments"))
+                .bearer_auth(USER)
+                .body(DEPLOYMENT),
+        )
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{accepted}");
+    let run_id = accepted["run_id"].as_str().unwrap().to_string();
+    let user = s.sim.backend().users()[0].uuid.clone();
+    for _ in 0..600 {
+        if s.sim.backend().server_count(&user) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The server dies: its jobs stop where they are, and the journal keeps the run.
+    for job in s.state.jobs().running() {
+        job.cancel("the server died");
+    }
+    assert_eq!(std::fs::read_dir(journal.path()).unwrap().count(), 1);
+
+    // A new server on the same state dir finishes the run.
+    let dir = tempfile::tempdir().unwrap();
+    let config = HostConfig::parse(&edit(config_text(&s.sim, dir.path()))).unwrap();
+    let built = serve::build_registry(&config, None).await.unwrap();
+    let state = ServerState::new(built.registry.clone(), &config).unwrap();
+    state.pick_up_unfinished_runs();
+    let job = state
+        .jobs()
+        .for_run("deployment", "okeanos", &run_id)
+        .expect("the run was picked up");
+    let done = tokio::time::timeout(Duration::from_secs(120), job.finished())
+        .await
+        .expect("bounded");
+    assert_eq!(
+        done.status,
+        serve::jobs::JobStatus::Succeeded,
+        "{:?}",
+        done.error
+    );
+    let snapshot = s.sim.backend().snapshot();
+    let mut slots: Vec<String> = snapshot
+        .servers
+        .values()
+        .filter(|v| v.user_id == user && !v.is_deleted())
+        .map(|v| {
+            assert_eq!(v.status.as_str(), "ACTIVE");
+            format!(
+                "{}/{}",
+                v.metadata["slipstream.node"], v.metadata["slipstream.index"]
+            )
+        })
+        .collect();
+    slots.sort();
+    assert_eq!(slots, ["db/1", "web/1", "web/2"], "exactly the run's VMs");
+    assert_eq!(
+        std::fs::read_dir(journal.path()).unwrap().count(),
+        0,
+        "nothing left unfinished"
+    );
 }

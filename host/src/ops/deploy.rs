@@ -27,6 +27,9 @@ pub struct DeploySettings {
 /// A deployment ready to run: everything local read, a run id chosen.
 pub struct Prepared {
     pub run_id: String,
+    /// When resuming: refuse a run id the cloud does not know (off for a server picking up
+    /// its own runs, which may have died before the first create).
+    pub verify_resume: bool,
     pub plan: DeploymentPlan,
     pub opts: DeployOptions,
 }
@@ -75,6 +78,7 @@ pub fn prepare(
             .resume
             .clone()
             .unwrap_or_else(orchestrate::new_run_id),
+        verify_resume: true,
         plan: plan(draft, ctx.local.as_ref())?,
         opts: DeployOptions {
             concurrency: settings.concurrency.unwrap_or(o.concurrency),
@@ -94,7 +98,7 @@ pub async fn run(
     prepared: &Prepared,
     observer: Arc<dyn Observer>,
 ) -> anyhow::Result<DeploymentView> {
-    if prepared.opts.resume {
+    if prepared.opts.resume && prepared.verify_resume {
         check_resumable(ctx, prepared).await?;
     }
     let result = deploy::deploy(

@@ -10,6 +10,7 @@ use super::ServerState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::jobs::{DeployProgress, Job, NewJob, timestamp};
+use super::journal::{Entry, Phase};
 use super::ops::accepted;
 use super::params::Params;
 use crate::deployment::{self, DeploymentDraft, Format};
@@ -22,8 +23,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json};
+use connector_runtime::orchestrate::lease::LeaseHeld;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub fn routes() -> Router<ServerState> {
     Router::new()
@@ -38,8 +41,8 @@ pub fn routes() -> Router<ServerState> {
 const KIND: &str = "deployment";
 
 /// Parses a deployment from the API: TOML unless the content type (or the first character)
-/// says JSON.
-fn parse(headers: &HeaderMap, body: &[u8]) -> Result<DeploymentDraft, ApiError> {
+/// says JSON. Returns it with its text and whether that is JSON (to record it).
+fn parse(headers: &HeaderMap, body: &[u8]) -> Result<(DeploymentDraft, String, bool), ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::invalid("the deployment is not UTF-8 text"))?;
     let content_type = headers
@@ -49,10 +52,14 @@ fn parse(headers: &HeaderMap, body: &[u8]) -> Result<DeploymentDraft, ApiError> 
         .to_ascii_lowercase();
     let is_json = content_type.contains("json")
         || (!content_type.contains("toml") && text.trim_start().starts_with('{'));
+    let draft = parse_text(text, is_json).map_err(|e| ApiError::invalid(format!("{e:#}")))?;
+    Ok((draft, text.to_string(), is_json))
+}
+
+fn parse_text(text: &str, is_json: bool) -> anyhow::Result<DeploymentDraft> {
     let format = if is_json { Format::Json } else { Format::Toml };
     // Relative paths cannot name anything: the server reads no local file for a client.
     deployment::parse(text, format, std::path::Path::new("."))
-        .map_err(|e| ApiError::invalid(format!("{e:#}")))
 }
 
 async fn create(
@@ -69,7 +76,7 @@ async fn create(
         "timeout",
         "resume",
     ])?;
-    let draft = parse(&headers, &body)?;
+    let (draft, text, is_json) = parse(&headers, &body)?;
     let settings = DeploySettings {
         concurrency: p.number("concurrency")?,
         timeout: p.duration("timeout")?,
@@ -80,29 +87,19 @@ async fn create(
     let prepared = deploy::prepare(&ctx, &draft, &settings)
         .map_err(|e| ApiError::invalid(format!("invalid deployment: {e:#}")))?;
     let run_id = prepared.run_id.clone();
-    let progress = Arc::new(DeployProgress::default());
     let total = draft.total();
     let name = draft.name.clone();
-    let work = {
-        let progress = progress.clone();
-        async move {
-            let result = deploy::run(&ctx, &prepared, progress)
-                .await
-                .map_err(|e| ApiError::from_anyhow(&e).redacted(&ctx.client))?;
-            Ok(serde_json::to_value(result).expect("views serialize"))
-        }
+    let entry = Entry {
+        connector: c.clone(),
+        run_id: run_id.clone(),
+        phase: Phase::Deploying,
+        deployment: text,
+        json: is_json,
+        concurrency: settings.concurrency,
+        timeout_s: settings.timeout.map(|t| t.as_secs()),
+        keep_on_failure: settings.keep_on_failure,
     };
-    let job = s.jobs().spawn(
-        NewJob {
-            caller: caller.0,
-            kind: KIND,
-            connector: c.clone(),
-            title: name.clone(),
-            run_id: Some(run_id.clone()),
-            progress: Some(progress),
-        },
-        work,
-    )?;
+    let job = start(&s, caller.0, ctx, prepared, name.clone(), entry, false)?;
     tracing::info!(
         connector = c,
         run_id,
@@ -124,6 +121,145 @@ async fn create(
         })),
     )
         .into_response())
+}
+
+/// Runs a prepared deployment as a job, recorded in the journal until it ends. A run picked
+/// up after a restart waits for the dead server's lease to run out (`wait_for_lease`).
+fn start(
+    s: &ServerState,
+    caller: String,
+    ctx: Ctx,
+    prepared: deploy::Prepared,
+    name: String,
+    entry: Entry,
+    wait_for_lease: bool,
+) -> Result<Arc<Job>, ApiError> {
+    let progress = Arc::new(DeployProgress::default());
+    let journal = s.journal().clone();
+    journal.record(&entry);
+    let (connector, run_id) = (entry.connector.clone(), entry.run_id.clone());
+    let work = {
+        let progress = progress.clone();
+        async move {
+            let result = loop {
+                let observer = progress.clone();
+                match deploy::run(&ctx, &prepared, observer).await {
+                    Err(e) if wait_for_lease => match e.downcast_ref::<LeaseHeld>() {
+                        Some(held) => {
+                            tokio::time::sleep(Duration::from_secs(held.left_s + 1)).await;
+                        }
+                        None => break Err(e),
+                    },
+                    other => break other,
+                }
+            };
+            journal.forget(&entry.connector, &entry.run_id);
+            let result = result.map_err(|e| ApiError::from_anyhow(&e).redacted(&ctx.client))?;
+            Ok(serde_json::to_value(result).expect("views serialize"))
+        }
+    };
+    s.jobs().spawn(
+        NewJob {
+            caller,
+            kind: KIND,
+            connector,
+            title: name,
+            run_id: Some(run_id),
+            progress: Some(progress),
+        },
+        work,
+    )
+}
+
+/// Deletes every VM of a run as a job, recorded in the journal until it ends. `cancelled`: a
+/// deployment was stopped, and a create it had in flight may land after the first pass.
+fn start_terminate(
+    s: &ServerState,
+    ctx: Ctx,
+    run_id: String,
+    timeout: Option<Duration>,
+    cancelled: bool,
+) -> Result<Arc<Job>, ApiError> {
+    let connector = ctx.client.connector().name().to_string();
+    let journal = s.journal().clone();
+    journal.record(&Entry {
+        connector: connector.clone(),
+        run_id: run_id.clone(),
+        phase: Phase::Terminating,
+        deployment: String::new(),
+        json: false,
+        concurrency: None,
+        timeout_s: timeout.map(|t| t.as_secs()),
+        keep_on_failure: false,
+    });
+    let interval = ctx.orchestration.poll_interval;
+    let work = {
+        let (run_id, connector) = (run_id.clone(), connector.clone());
+        async move {
+            let mut removed = deploy::cleanup(&ctx, &run_id, timeout).await;
+            if cancelled && let Ok(n) = removed {
+                tokio::time::sleep(interval).await;
+                removed = deploy::cleanup(&ctx, &run_id, timeout).await.map(|m| n + m);
+            }
+            journal.forget(&connector, &run_id);
+            let removed = removed.map_err(|e| ApiError::from_anyhow(&e).redacted(&ctx.client))?;
+            Ok(json!({"run_id": run_id, "terminated": removed, "deployment_cancelled": cancelled}))
+        }
+    };
+    s.jobs().spawn(
+        NewJob {
+            // Never refused: it only frees what the cloud holds.
+            caller: String::new(),
+            kind: "terminate-run",
+            connector,
+            title: format!("terminate run {run_id}"),
+            run_id: Some(run_id),
+            progress: None,
+        },
+        work,
+    )
+}
+
+/// Finishes what a previous server left unfinished (see [`super::journal`]): deployments are
+/// resumed once the dead server's lease has run out, terminations done again.
+pub fn pick_up(s: &ServerState) {
+    for entry in s.journal().pending() {
+        let (c, run_id) = (entry.connector.clone(), entry.run_id.clone());
+        let started = match s.ctx(&c) {
+            Err(e) => Err(e),
+            Ok(ctx) if entry.phase == Phase::Terminating => {
+                let timeout = entry.timeout_s.map(Duration::from_secs);
+                start_terminate(s, ctx, run_id.clone(), timeout, false).map(drop)
+            }
+            Ok(ctx) => resume(s, ctx, entry).map(drop),
+        };
+        match started {
+            Ok(()) => tracing::info!(connector = c, run_id, "picked up an unfinished run"),
+            Err(e) => tracing::error!(
+                connector = c,
+                run_id,
+                "cannot pick up an unfinished run: {}",
+                e.message
+            ),
+        }
+    }
+}
+
+fn resume(s: &ServerState, ctx: Ctx, entry: Entry) -> Result<Arc<Job>, ApiError> {
+    let draft = parse_text(&entry.deployment, entry.json)
+        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
+    let settings = DeploySettings {
+        concurrency: entry.concurrency,
+        timeout: entry.timeout_s.map(Duration::from_secs),
+        keep_on_failure: entry.keep_on_failure,
+        resume: Some(entry.run_id.clone()),
+    };
+    let mut prepared = deploy::prepare(&ctx, &draft, &settings)
+        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
+    // Killed before its first create, a run has no VM yet: it is resumed all the same.
+    prepared.verify_resume = false;
+    let name = draft.name.clone();
+    start(s, String::new(), ctx, prepared, name, entry, true)
 }
 
 /// The status document of a run.
@@ -235,37 +371,6 @@ async fn terminate(
         }
     }
     let cancelled = job.is_some_and(|j| j.cancel("terminated through the API before it finished"));
-    let timeout = p.duration("timeout")?;
-    let interval = ctx.orchestration.poll_interval;
-    let work = {
-        let run_id = run_id.clone();
-        async move {
-            let failed = |e: anyhow::Error| ApiError::from_anyhow(&e).redacted(&ctx.client);
-            let mut removed = deploy::cleanup(&ctx, &run_id, timeout)
-                .await
-                .map_err(failed)?;
-            if cancelled {
-                // A create call in flight when the deployment stopped may land after the
-                // first pass: look once more.
-                tokio::time::sleep(interval).await;
-                removed += deploy::cleanup(&ctx, &run_id, timeout)
-                    .await
-                    .map_err(failed)?;
-            }
-            Ok(json!({"run_id": run_id, "terminated": removed, "deployment_cancelled": cancelled}))
-        }
-    };
-    let job = s.jobs().spawn(
-        NewJob {
-            // Never refused: it only frees what the cloud holds.
-            caller: String::new(),
-            kind: "terminate-run",
-            connector: c.clone(),
-            title: format!("terminate run {run_id}"),
-            run_id: Some(run_id),
-            progress: None,
-        },
-        work,
-    )?;
+    let job = start_terminate(&s, ctx, run_id, p.duration("timeout")?, cancelled)?;
     Ok(accepted(&job))
 }

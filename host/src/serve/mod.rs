@@ -51,13 +51,16 @@
 //!
 //! The API server holds no state the cloud does not: a deployment's VMs carry its run id as
 //! a tag, so `GET`/`DELETE …/deployments/{run_id}` work on any host behind a load balancer,
-//! and the job table is only this process's view of work in progress.
+//! and the job table is only this process's view of work in progress. What it was asked to
+//! do is kept in `[server] state_dir` until done ([`journal`]), so a restarted server finishes
+//! its unfinished runs.
 
 mod admin;
 mod auth;
 mod deployments;
 pub mod error;
 pub mod jobs;
+pub mod journal;
 mod ops;
 mod params;
 
@@ -218,16 +221,27 @@ struct Inner {
     registry: Arc<Registry>,
     tokens: Tokens,
     jobs: Jobs,
+    journal: journal::Journal,
     orchestration: OrchestrationConfig,
 }
 
 impl ServerState {
-    /// Fails when no API token is configured (see [`Tokens::from_config`]).
+    /// Fails when no API token is configured (see [`Tokens::from_config`]). Records unfinished
+    /// runs only in a configured `[server] state_dir`.
     pub fn new(registry: Arc<Registry>, config: &HostConfig) -> anyhow::Result<Self> {
+        Self::with_state_dir(registry, config, config.server.state_dir.clone())
+    }
+
+    fn with_state_dir(
+        registry: Arc<Registry>,
+        config: &HostConfig,
+        state_dir: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Self> {
         Ok(ServerState {
             inner: Arc::new(Inner {
                 registry,
                 tokens: Tokens::from_config(&config.server)?,
+                journal: journal::Journal::open(state_dir)?,
                 jobs: Jobs::new(
                     config
                         .server
@@ -245,6 +259,16 @@ impl ServerState {
 
     pub fn jobs(&self) -> &Jobs {
         &self.inner.jobs
+    }
+
+    /// The record of unfinished runs (`[server] state_dir`).
+    pub fn journal(&self) -> &journal::Journal {
+        &self.inner.journal
+    }
+
+    /// Finishes the runs a previous server left unfinished.
+    pub fn pick_up_unfinished_runs(&self) {
+        deployments::pick_up(self);
     }
 
     fn tokens(&self) -> &Tokens {
@@ -359,7 +383,14 @@ pub async fn run(
         .server
         .watch
         .then(|| connector_runtime::registry::watch(built.registry.clone(), WATCH_INTERVAL));
-    let state = ServerState::new(built.registry.clone(), config)?;
+    // The service records its runs by default, so a restart finishes them.
+    let state_dir = config.server.state_dir.clone().or_else(|| {
+        dirs::state_dir()
+            .or_else(dirs::data_local_dir)
+            .map(|d| d.join("connector-host").join("serve"))
+    });
+    let state = ServerState::with_state_dir(built.registry.clone(), config, state_dir)?;
+    state.pick_up_unfinished_runs();
     eprintln!(
         "serving connectors {} on http://{addr} (cloud: {}); Ctrl-C stops",
         built.registry.names().join(", "),

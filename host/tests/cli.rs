@@ -164,7 +164,7 @@ fn config_for(sim: &okeanos_sim::RunningSim, dir: &Path) -> std::path::PathBuf {
     std::fs::write(
         &config,
         format!(
-            "[cloud]\nauth_url = \"{}\"\ntoken = \"{TOKEN}\"\nallowed_hosts = [\"http://{}\"]\n\n[engine]\ncache_dir = \"{}\"\n\n[orchestration]\npoll_interval = \"200ms\"\nlease_ttl = \"1s\"\n",
+            "[cloud]\nauth_url = \"{}\"\ntoken = \"{TOKEN}\"\nallowed_hosts = [\"http://{}\"]\n\n[engine]\ncache_dir = \"{}\"\n\n[orchestration]\npoll_interval = \"200ms\"\nlease_ttl = \"2s\"\n",
             sim.auth_url(),
             sim.addr(),
             dir.join("cache").display()
@@ -181,7 +181,8 @@ async fn a_run_killed_midway_is_listed_and_resumed_to_exactly_its_vms() {
         okeanos_sim::SimConfig {
             users: vec![okeanos_sim::SimUser::with_token(TOKEN, "CLI Test")],
             timings: okeanos_sim::Timings {
-                build: std::time::Duration::from_secs(2),
+                // Long enough that the resumed run is still waiting when a second one comes.
+                build: std::time::Duration::from_secs(15),
                 ..okeanos_sim::Timings::uniform(std::time::Duration::from_millis(200))
             },
             ..Default::default()
@@ -233,8 +234,8 @@ async fn a_run_killed_midway_is_listed_and_resumed_to_exactly_its_vms() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    // The dead orchestrator's lease (1 s here) runs out.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // The dead orchestrator's lease (2 s here) runs out.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let left = sim.backend().server_count(&user);
     assert!(left > 0, "the run had started");
 
@@ -253,20 +254,54 @@ async fn a_run_killed_midway_is_listed_and_resumed_to_exactly_its_vms() {
     // A create in flight when it died may land after the kill: at least what was there.
     assert!(listed["vms"].as_u64().unwrap() >= left as u64, "{listed}");
 
-    // Resuming it ends exactly as an uninterrupted run would.
-    let (ok, out, err) = tokio::task::block_in_place(|| {
+    // Resuming it ends exactly as an uninterrupted run would; while it runs, a second
+    // resume is refused by its lease.
+    let lease = |sim: &okeanos_sim::RunningSim| -> Option<String> {
+        sim.backend()
+            .snapshot()
+            .servers
+            .values()
+            .find_map(|s| s.metadata.get("slipstream.lease").cloned())
+    };
+    let dead_lease = lease(&sim);
+    let resumed = std::process::Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "--output",
+            "json",
+            "deploy",
+            file.to_str().unwrap(),
+            "--resume",
+            &run_id,
+        ])
+        .env_remove("OKEANOS_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..3000 {
+        if lease(&sim).is_some_and(|l| Some(&l) != dead_lease.as_ref() && l != "-") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (ok, _out, err) = tokio::task::block_in_place(|| {
         run(
             &config,
-            &[
-                "--output",
-                "json",
-                "deploy",
-                file.to_str().unwrap(),
-                "--resume",
-                &run_id,
-            ],
+            &["deploy", file.to_str().unwrap(), "--resume", &run_id],
         )
     });
+    assert!(
+        !ok && err.contains("another orchestrator"),
+        "second resume: {err}"
+    );
+    let resumed = tokio::task::block_in_place(|| resumed.wait_with_output().unwrap());
+    let (ok, out, err) = (
+        resumed.status.success(),
+        String::from_utf8_lossy(&resumed.stdout).into_owned(),
+        String::from_utf8_lossy(&resumed.stderr).into_owned(),
+    );
     assert!(ok, "resume: {err}");
     let done: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(done["run_id"], run_id.as_str());

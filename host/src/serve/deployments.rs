@@ -146,7 +146,7 @@ fn start(
                 match deploy::run(&ctx, &prepared, observer).await {
                     Err(e) if wait_for_lease => match e.downcast_ref::<LeaseHeld>() {
                         Some(held) => {
-                            tokio::time::sleep(Duration::from_secs(held.left_s + 1)).await;
+                            tokio::time::sleep(held.left + Duration::from_millis(200)).await;
                         }
                         None => break Err(e),
                     },

@@ -1,5 +1,5 @@
 //! Who drives a run: a lease written into the tags of the run's anchor VM (its lowest id), as
-//! `slipstream.lease = "<holder> <expiry unix seconds>"`, renewed while the run goes on. A
+//! `slipstream.lease = "<holder> <expiry, unix milliseconds>"`, renewed while the run goes on. A
 //! second orchestrator (a `--resume` while the first still runs) sees a live lease held by
 //! someone else and refuses; a dead orchestrator's lease simply expires. Two claimers racing
 //! for a free lease both write it; the next listing shows one winner, and the other stops
@@ -17,11 +17,13 @@ pub const TAG_LEASE: &str = "slipstream.lease";
 /// The run is driven by another orchestrator: stop without touching it (no cleanup).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "run {run_id} is being driven by another orchestrator (its lease is held for {left_s} s more): wait for it to finish, or resume it once the lease has expired"
+    "run {run_id} is being driven by another orchestrator (its lease is held for {:.1} s more): wait for it to finish, or resume it once the lease has expired",
+    left.as_secs_f64()
 )]
 pub struct LeaseHeld {
     pub run_id: String,
-    pub left_s: u64,
+    /// How long the lease still holds.
+    pub left: Duration,
 }
 
 /// This orchestrator's claim on one run.
@@ -31,10 +33,11 @@ pub struct Lease {
     written: Option<(String, Instant)>,
 }
 
-fn unix_now() -> u64 {
+/// Milliseconds: a lease of a few seconds must not lose a second to rounding.
+fn unix_now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
 
@@ -49,7 +52,7 @@ impl Lease {
 
     /// Fails with [`LeaseHeld`] when a VM of the run carries a live lease of another holder.
     pub fn check(&self, vms: &[Vm]) -> Result<(), LeaseHeld> {
-        let now = unix_now();
+        let now = unix_now_ms();
         for vm in vms.iter().filter(|v| v.state != VmState::Terminated) {
             let lease = vm.tags.iter().find(|t| t.key == TAG_LEASE);
             let Some((holder, expiry)) = lease.and_then(|t| t.value.split_once(' ')) else {
@@ -65,7 +68,7 @@ impl Lease {
                     .unwrap_or_default();
                 return Err(LeaseHeld {
                     run_id,
-                    left_s: expiry - now,
+                    left: Duration::from_millis(expiry - now),
                 });
             }
         }
@@ -87,7 +90,8 @@ impl Lease {
         if fresh {
             return;
         }
-        let value = format!("{} {}", self.holder, unix_now() + self.ttl.as_secs());
+        let expiry = unix_now_ms() + self.ttl.as_millis() as u64;
+        let value = format!("{} {expiry}", self.holder);
         match client
             .set_vm_tag(anchor.id.clone(), TAG_LEASE.into(), value)
             .await

@@ -330,7 +330,8 @@ async fn a_vm_and_a_deployment_run_as_jobs_and_are_terminated() {
     let (_, tagged) = s.get("/v1/connectors/okeanos/vms?tag=team=serve").await;
     assert_eq!(tagged.as_array().unwrap().len(), 1, "{tagged}");
 
-    // An absurd deployment is refused at once, before anything is created.
+    // An absurd deployment is refused at once, before anything is created, memory flat.
+    let rss_before = rss_kib();
     let (code, v) = s
         .call(
             s.http
@@ -345,6 +346,10 @@ async fn a_vm_and_a_deployment_run_as_jobs_and_are_terminated() {
         msg.contains("4000000001 VMs") && msg.contains("max_vms_per_run"),
         "{msg}"
     );
+    // Other tests of this binary run alongside: the bound only catches a run held in memory
+    // (one task per VM of 4e9 grew by gigabytes within seconds).
+    let grown = rss_kib().saturating_sub(rss_before);
+    assert!(grown < 512 * 1024, "the process grew by {grown} KiB");
 
     // Deployments may not name files on the server.
     let (code, v) = s
@@ -748,4 +753,16 @@ async fn a_restarted_server_finishes_the_runs_it_was_driving() {
         0,
         "nothing left unfinished"
     );
+}
+
+/// This process's resident memory (Linux), in KiB; 0 where it cannot be read.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -42,6 +42,10 @@ pub fn vm(s: &protocol::Server) -> Vm {
         name: s.name.clone(),
         state: vm_state(&s.status, &s.task_state),
         cloud_status: s.status.clone(),
+        status_reason: s.diagnostics.first().map(|d| match d.details.as_str() {
+            "" => d.message.clone(),
+            details => format!("{}: {details}", d.message),
+        }),
         task: Some(s.task_state.clone()).filter(|t| !t.is_empty()),
         progress: s.progress,
         ipv4,

@@ -238,6 +238,18 @@ pub struct Server {
     pub addresses: BTreeMap<String, Vec<Address>>,
     #[serde(default, deserialize_with = "id_list")]
     pub volumes: Vec<String>,
+    /// The server's latest diagnostic (Synnefo's detail view lists only that one).
+    #[serde(default, deserialize_with = "list_or_null")]
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One of a server's `diagnostics`: the cloud explaining a state (e.g. a failed build).
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Diagnostic {
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub message: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub details: String,
 }
 
 /// One entry of a server's `attachments` (its active NICs).

@@ -1025,6 +1025,15 @@ async fn failed_build_goes_to_error_and_actions_are_refused() {
     let id = s.create_server("a-broken-vm", VLMC).await;
     let srv = s.wait_server(id, "ERROR").await;
     assert_eq!(srv["status"], "ERROR");
+    // The reason is the server's latest diagnostic (synnefo/api/servers.py `vm_to_dict`,
+    // `diagnostics_to_dict`).
+    let diagnostic = &srv["diagnostics"][0];
+    assert_eq!(diagnostic["level"], "ERROR", "{srv}");
+    assert!(
+        diagnostic["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
     assert_fault(
         &s.action(id, json!({"reboot": {"type": "HARD"}})).await,
         400,

@@ -162,7 +162,10 @@ async fn a_run_whose_replacements_run_out_fails_naming_every_failed_vm() {
         3,
         "three attempts named: {msg}"
     );
-    assert!(msg.contains("error state (ERROR)"), "{msg}");
+    assert!(
+        msg.contains("error state (ERROR: Image customization failed"),
+        "the cloud's reason: {msg}"
+    );
     assert!(msg.contains("removed the"), "{msg}");
     assert!(settles_at(&h, 0).await.is_empty(), "nothing left behind");
 }

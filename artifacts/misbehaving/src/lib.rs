@@ -156,6 +156,7 @@ fn vm(id: &str, name: &str, state: VmState) -> Vm {
         name: name.into(),
         state,
         cloud_status: if state == VmState::Running { "ACTIVE" } else { "BUILD" }.into(),
+        status_reason: None,
         task: None,
         progress: None,
         ipv4: vec!["192.0.2.1".into()],
@@ -171,6 +172,7 @@ fn vm(id: &str, name: &str, state: VmState) -> Vm {
 fn garbage_vm(id: String, name: String) -> Vm {
     Vm {
         cloud_status: String::new(),
+        status_reason: Some(String::new()),
         progress: Some(200),
         ipv4: vec!["not an address".into()],
         flavor: String::new(),

@@ -154,8 +154,14 @@ impl Slots {
                             self.failures.push((
                                 slot.group,
                                 format!(
-                                    "VM {} ({}) of node group `{node}` went to the cloud's error state ({})",
-                                    vm.name, vm.id, vm.cloud_status
+                                    "VM {} ({}) of node group `{node}` went to the cloud's error state ({}{})",
+                                    vm.name,
+                                    vm.id,
+                                    vm.cloud_status,
+                                    vm.status_reason
+                                        .as_ref()
+                                        .map(|r| format!(": {r}"))
+                                        .unwrap_or_default()
                                 ),
                             ));
                             if self.replace_left == 0 {

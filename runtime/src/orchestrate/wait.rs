@@ -136,10 +136,14 @@ pub async fn vm_until(
     poll_until(poll, what, fetch, |r| match r {
         Ok(vm) if done(&vm) => Step::Done(vm),
         Ok(vm) if vm.state == VmState::Failed => Step::Failed(anyhow::anyhow!(
-            "VM {} ({}) went to the cloud's error state ({}) while waiting for {what}",
+            "VM {} ({}) went to the cloud's error state ({}{}) while waiting for {what}",
             vm.name,
             vm.id,
-            vm.cloud_status
+            vm.cloud_status,
+            vm.status_reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
         )),
         Ok(vm) if vm.state == VmState::Terminated => Step::Failed(anyhow::anyhow!(
             "VM {} ({}) was deleted while waiting for {what}",

@@ -44,6 +44,17 @@ struct SecurityGroup {
     name: &'static str,
 }
 
+/// One entry of a server's `diagnostics` (Synnefo `api/servers.py` `diagnostics_to_dict`):
+/// the latest is how a failed build tells its reason.
+#[derive(Serialize)]
+struct Diagnostic {
+    source: &'static str,
+    created: String,
+    message: &'static str,
+    details: &'static str,
+    level: &'static str,
+}
+
 /// The serialized server record.
 #[derive(Serialize)]
 pub struct ServerView<'a> {
@@ -75,6 +86,7 @@ pub struct ServerView<'a> {
     links: [Link; 2],
     #[serde(rename = "SNF:port_forwarding")]
     port_forwarding: BTreeMap<String, String>,
+    diagnostics: Vec<Diagnostic>,
     #[serde(rename = "adminPass", skip_serializing_if = "Option::is_none")]
     admin_pass: Option<&'a str>,
 }
@@ -171,6 +183,16 @@ pub fn server_view<'a>(
         config_drive: "",
         links: links(base, COMPUTE, "servers", &s.id),
         port_forwarding: BTreeMap::new(),
+        diagnostics: match s.status {
+            ServerStatus::Error => vec![Diagnostic {
+                source: "image-helper",
+                created: iso(&s.updated),
+                message: "Image customization failed",
+                details: "the simulator failed this build as it was told to",
+                level: "ERROR",
+            }],
+            _ => Vec::new(),
+        },
         admin_pass,
     }
 }

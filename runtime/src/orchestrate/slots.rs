@@ -3,7 +3,7 @@
 //! tag) is the truth the slots are reconciled against, once per poll interval.
 
 use super::plan::{DeploymentPlan, GroupProgress};
-use super::wait::state_name;
+use super::wait::{cloud_reason, state_name};
 use super::{TAG_INDEX, TAG_NODE};
 use crate::bindings::types::{Vm, VmState};
 use anyhow::bail;
@@ -154,14 +154,10 @@ impl Slots {
                             self.failures.push((
                                 slot.group,
                                 format!(
-                                    "VM {} ({}) of node group `{node}` went to the cloud's error state ({}{})",
+                                    "VM {} ({}) of node group `{node}` went to the cloud's error state ({})",
                                     vm.name,
                                     vm.id,
-                                    vm.cloud_status,
-                                    vm.status_reason
-                                        .as_ref()
-                                        .map(|r| format!(": {r}"))
-                                        .unwrap_or_default()
+                                    cloud_reason(vm)
                                 ),
                             ));
                             if self.replace_left == 0 {

@@ -136,14 +136,10 @@ pub async fn vm_until(
     poll_until(poll, what, fetch, |r| match r {
         Ok(vm) if done(&vm) => Step::Done(vm),
         Ok(vm) if vm.state == VmState::Failed => Step::Failed(anyhow::anyhow!(
-            "VM {} ({}) went to the cloud's error state ({}{}) while waiting for {what}",
+            "VM {} ({}) went to the cloud's error state ({}) while waiting for {what}",
             vm.name,
             vm.id,
-            vm.cloud_status,
-            vm.status_reason
-                .as_ref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default()
+            cloud_reason(&vm)
         )),
         Ok(vm) if vm.state == VmState::Terminated => Step::Failed(anyhow::anyhow!(
             "VM {} ({}) was deleted while waiting for {what}",
@@ -225,6 +221,14 @@ pub async fn image_available(client: &Client, id: &str, poll: Poll) -> anyhow::R
         Err(e) => call_failed(e, &what),
     })
     .await
+}
+
+/// The cloud's status word and, when it gave one, its reason: `ERROR: Image customization failed`.
+pub fn cloud_reason(vm: &Vm) -> String {
+    match &vm.status_reason {
+        Some(reason) if !reason.is_empty() => format!("{}: {reason}", vm.cloud_status),
+        _ => vm.cloud_status.clone(),
+    }
 }
 
 pub fn state_name(s: VmState) -> &'static str {

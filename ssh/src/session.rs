@@ -154,9 +154,12 @@ impl Session {
     /// `SLIPSTREAM_RUN_JSON` first).
     ///
     /// stdout and stderr are written to `sink` as they arrive (flushed per chunk). When
-    /// `timeout` passes, the recipe is sent `TERM` (a stock sshd may ignore this) and its
-    /// channel is closed; the outcome then says `timed_out`. A non-zero exit is not an `Err`
-    /// here: see [`RunOutcome::into_result`].
+    /// `timeout` passes, the channel is asked to signal `TERM` to the recipe and is closed; the
+    /// outcome then says `timed_out` and the call returns. Closing the channel does not stop
+    /// the remote process: OpenSSH delivers the signal (to the whole process group) only for
+    /// non-root logins and refuses it for root ("session signalling requires privilege
+    /// separation"), so a timed-out recipe may keep running on the VM until the VM is
+    /// deleted. A non-zero exit is not an `Err` here: see [`RunOutcome::into_result`].
     pub async fn run<W>(
         &self,
         env: &[(String, String)],

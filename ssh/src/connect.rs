@@ -121,13 +121,16 @@ impl Connector {
         let mut jump_conn: Option<Arc<Handle<Pinning>>> = None;
         let mut auth_refusals = 0;
         let mut last = Failure::NotYet("no attempt was made before the deadline".into());
+        // Shared by the attempts of this call, so a key recorded by an attempt that then failed
+        // still makes the session the first contact.
+        let seen = Arc::new(Mutex::new(None));
         loop {
             let now = Instant::now();
             if now >= deadline {
                 return Err(self.gave_up(target, started, last));
             }
             let attempt_deadline = deadline.min(now + self.attempt_timeout);
-            let attempt = self.attempt(target, &mut jump_conn);
+            let attempt = self.attempt(target, &mut jump_conn, &seen);
             last = match tokio::time::timeout_at(attempt_deadline, attempt).await {
                 Ok(Ok(session)) => return Ok(session),
                 Ok(Err(Failure::Fatal(e))) => return Err(e),
@@ -185,10 +188,14 @@ impl Connector {
         &self,
         target: &Target,
         jump_conn: &mut Option<Arc<Handle<Pinning>>>,
+        seen: &Arc<Mutex<Option<Pin>>>,
     ) -> Result<Session, Failure> {
         let addr = target.addr;
-        let pinning = Pinning::new(&target.vm_id, &self.host_keys);
-        let seen = pinning.seen.clone();
+        let pinning = Pinning {
+            id: target.vm_id.clone(),
+            host_keys: self.host_keys.clone(),
+            seen: seen.clone(),
+        };
         let (mut handle, jump_handle) = match &self.jump {
             None => {
                 let tcp = TcpStream::connect(addr)
@@ -453,7 +460,11 @@ impl client::Handler for Pinning {
             .host_keys
             .check(&self.id, &fingerprint)
             .map_err(HandshakeError::Pin)?;
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(pin);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        // A later attempt of the same connect sees the key as known; it is still first contact.
+        if !matches!(*seen, Some(Pin::Recorded(_))) {
+            *seen = Some(pin);
+        }
         Ok(true)
     }
 }

@@ -382,6 +382,36 @@ async fn a_wrong_key_is_refused_with_the_auth_error() {
 }
 
 #[tokio::test]
+async fn a_key_that_arrives_just_after_sshd_starts_is_retried() {
+    require_sshd!();
+    let key = run_key("late");
+    // sshd answers before the key is in authorized_keys (as when a VM's boot writes it late).
+    let sshd = Sshd::start(&[]);
+    let log = sshd.dir.path().join("sshd.log");
+    let authorized = sshd.dir.path().join("authorized_keys");
+    let public = key.public_openssh();
+    let writer = std::thread::spawn(move || {
+        let until = std::time::Instant::now() + CONNECT_WAIT;
+        // Write the key once sshd has refused the first attempt.
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("authenticating user")
+        {
+            assert!(std::time::Instant::now() < until, "no refused attempt seen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::fs::write(&authorized, public + "\n").unwrap();
+    });
+    let result = connector(&key)
+        .with_auth_attempts(5)
+        .connect(&sshd.target("vm-1"), deadline())
+        .await;
+    writer.join().unwrap();
+    let session = result.unwrap_or_else(|e| panic!("{e}\nsshd log:\n{}", sshd.log()));
+    assert!(session.first_contact());
+}
+
+#[tokio::test]
 async fn a_hanging_recipe_hits_its_timeout_and_the_call_returns() {
     require_sshd!();
     let _home = home_guard().await;

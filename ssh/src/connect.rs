@@ -146,12 +146,16 @@ impl Connector {
                 }
                 Ok(Err(other)) => other,
                 Err(_) => {
+                    let reason =
+                        format!("no answer within {}s", (attempt_deadline - now).as_secs());
+                    // Stuck before the jump connection was up: the jump host is the one silent.
+                    let at_jump = self.jump.as_ref().filter(|_| jump_conn.is_none());
                     // A stuck jump connection must not be reused.
                     jump_conn = None;
-                    Failure::NotYet(format!(
-                        "no answer within {}s",
-                        (attempt_deadline - now).as_secs()
-                    ))
+                    match at_jump {
+                        Some(jump) => Failure::JumpNotYet(format!("{jump}: {reason}")),
+                        None => Failure::NotYet(reason),
+                    }
                 }
             };
             if matches!(last, Failure::JumpNotYet(_)) {

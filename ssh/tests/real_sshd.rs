@@ -743,3 +743,36 @@ async fn sessions_run_concurrently() {
         assert_eq!(log, "met\n");
     }
 }
+
+#[tokio::test]
+async fn a_port_that_accepts_but_never_speaks_is_unreachable_at_the_deadline() {
+    // Needs no sshd: the kernel accepts connections on a listener nobody serves.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let key = run_key("silent");
+    let target = Target::new("vm-1", LOCALHOST, current_user()).with_port(port);
+    let wait = Duration::from_secs(3);
+    let quick = connector(&key).with_attempt_timeout(Duration::from_secs(1));
+    let started = Instant::now();
+    let err = quick.connect(&target, started + wait).await.unwrap_err();
+    assert!(started.elapsed() >= wait && started.elapsed() < Duration::from_secs(60));
+    match &err {
+        Error::Unreachable { last, .. } => assert!(last.contains("no answer"), "{last}"),
+        other => panic!("{other:?}"),
+    }
+    // The same silence from a jump host names the jump host.
+    let silent_jump = Jump::parse(&format!("{}@127.0.0.1:{port}", current_user())).unwrap();
+    let err = quick
+        .with_jump(Some(silent_jump.clone()))
+        .connect(&target, Instant::now() + wait)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::JumpUnreachable { jump, reason } => {
+            assert_eq!(jump, &silent_jump.to_string());
+            assert!(reason.contains("no answer"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(silent);
+}

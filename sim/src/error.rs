@@ -19,6 +19,10 @@ pub enum ApiError {
     /// 404 `itemNotFound`: unknown, or owned by someone else.
     #[error("not found: {0}")]
     ItemNotFound(String),
+    /// 404 `featureNotEnabled` with an empty message (`faults.FeatureNotEnabled`, raised by
+    /// Cyclades' `feature_enabled` decorator for a feature the deployment turned off).
+    #[error("feature not enabled")]
+    FeatureNotEnabled,
     /// 405 `notAllowed` with an `Allow` header; `empty_body` for the volume and image services.
     #[error("method not allowed")]
     NotAllowed {
@@ -82,7 +86,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::ItemNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::ItemNotFound(_) | ApiError::FeatureNotEnabled => StatusCode::NOT_FOUND,
             ApiError::NotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::BuildInProgress(_) => StatusCode::CONFLICT,
             ApiError::OverLimit { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -99,6 +103,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::ItemNotFound(_) => "itemNotFound",
+            ApiError::FeatureNotEnabled => "featureNotEnabled",
             ApiError::NotAllowed { .. } => "notAllowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::BuildInProgress(_) => "buildInProgress",
@@ -122,6 +127,7 @@ impl ApiError {
             | ApiError::ServiceUnavailable(m)
             | ApiError::Internal(m) => (m.clone(), String::new()),
             ApiError::NotAllowed { .. } => ("Method not allowed".to_string(), String::new()),
+            ApiError::FeatureNotEnabled => (String::new(), String::new()),
             ApiError::OverLimit { message, details } => (message.clone(), details.clone()),
         };
         serde_json::json!({

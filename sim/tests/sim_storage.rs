@@ -485,11 +485,12 @@ async fn snapshots_list_update_delete() {
         )
         .await;
     assert_eq!(r.json()["snapshot"]["display_name"], "b");
+    // volume/views.py `delete_snapshot`: `HttpResponse(status=202)`.
     assert_eq!(
         s.delete(&format!("/volume/v2.0/snapshots/{snap}"))
             .await
             .status,
-        StatusCode::NO_CONTENT
+        StatusCode::ACCEPTED
     );
     assert_fault(
         &s.get(&format!("/volume/v2.0/snapshots/{snap}")).await,

@@ -18,11 +18,12 @@ pub(super) fn check_detachable(vt: &VolumeType) -> ApiResult<()> {
     Ok(())
 }
 
-/// A volume and its server must share the disk template (`ext_vlmc`, `drbd`, …).
+/// A volume and its server must share the volume template (`ext_vlmc`, `drbd`, …); the
+/// message is server_attachments.py `attach_volume`'s, missing space included.
 pub(super) fn check_same_template(vt: &VolumeType, server_template: &str) -> ApiResult<()> {
     if vt.template != server_template {
         return Err(ApiError::bad(format!(
-            "Volume and server must have the same disk template. Volume has disk template '{}' while server has '{server_template}'.",
+            "Volume and server must have the same volume template. Volume has volume template'{}' while server has '{server_template}'",
             vt.template
         )));
     }

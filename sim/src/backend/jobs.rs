@@ -77,9 +77,19 @@ impl Core {
         )
     }
 
-    /// Ports being built become ACTIVE.
+    /// Ports being built become ACTIVE; ports being removed from their server go.
     fn complete_port_jobs(&mut self, now: Time) -> bool {
-        complete_due(
+        let removed: Vec<u64> = self
+            .state
+            .ports
+            .values()
+            .filter(|p| p.deleting && p.due.is_some_and(|d| d <= now))
+            .map(|p| p.id)
+            .collect();
+        for &pid in &removed {
+            self.remove_port(pid);
+        }
+        let built = complete_due(
             self.state.ports.values_mut(),
             now,
             |p| &mut p.due,
@@ -89,7 +99,8 @@ impl Core {
                 }
                 p.updated = due;
             },
-        )
+        );
+        built || !removed.is_empty()
     }
 
     fn complete_server_task(&mut self, id: u64) {

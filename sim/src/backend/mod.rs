@@ -13,6 +13,7 @@
 //! [`snapshots`], [`networks`], [`ports`], [`floating_ips`], [`quota`] and
 //! [`identity`]. This module only declares them.
 
+pub mod account;
 pub mod attachments;
 pub mod flavors;
 pub mod floating_ips;

@@ -376,6 +376,22 @@ pub struct Subnet {
     pub ip_version: u8,
     /// Gateway.
     pub gateway: Option<String>,
+    /// Name (`""` when none was given).
+    #[serde(default)]
+    pub name: String,
+    /// `enable_dhcp`.
+    #[serde(default = "yes")]
+    pub dhcp: bool,
+    /// IPv4 allocation pools, `(start, end)`.
+    #[serde(default)]
+    pub pools: Vec<(String, String)>,
+    /// Owner (`None` for the public networks' subnets).
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A NIC.
@@ -409,6 +425,10 @@ pub struct Port {
     pub updated: Time,
     /// Deleted.
     pub deleted: bool,
+    /// A deletion is pending: the NIC is being removed from its server, and the port
+    /// goes when that job (due at `due`) completes.
+    #[serde(default)]
+    pub deleting: bool,
 }
 
 /// A reserved public IPv4.

@@ -235,6 +235,7 @@ impl Core {
                     created: now,
                     updated: now,
                     deleted: false,
+                    deleting: false,
                 },
             );
             if let Some(fid) = p.floating_ip
@@ -340,10 +341,26 @@ impl Core {
             .ok_or_else(|| ApiError::Internal("no port created".into()))
     }
 
-    /// `DELETE /ports/<id>`.
+    /// `DELETE /ports/<id>` (logic/servers.py `delete_port`, `_delete_port`): a port on a
+    /// live server is removed by a job, and stays readable until that job completes; a
+    /// port on no server (or a deleted one) goes at once.
     pub fn delete_port(&mut self, user: &str, id: u64) -> ApiResult<()> {
-        self.port(user, id)?;
-        self.remove_port(id);
+        let p = self.port(user, id)?;
+        let live = p
+            .device_id
+            .and_then(|s| self.state.servers.get(&s))
+            .is_some_and(|s| !s.is_deleted());
+        if !live {
+            self.remove_port(id);
+            return Ok(());
+        }
+        let due = self.due(self.settings.timings.volume);
+        let now = self.now;
+        if let Some(p) = self.state.ports.get_mut(&id) {
+            p.deleting = true;
+            p.due = Some(due);
+            p.updated = now;
+        }
         Ok(())
     }
 }

@@ -166,45 +166,49 @@ impl Core {
         Ok(())
     }
 
-    /// `GET /account/v1.0/quotas` for a user: every project it has resources in, plus its own.
+    /// `GET /account/v1.0/quotas` for a user (`astakos/api/quotas.py` `quotas`): every
+    /// project it is a member of, and of each only the API-visible resources
+    /// ([`super::account::visible_resources`]): never `cyclades.total_cpu`/`total_ram`.
     pub fn quotas_of(&self, user: &str) -> BTreeMap<String, BTreeMap<&'static str, QuotaEntry>> {
-        let mut projects: Vec<String> = vec![user.to_string()];
-        for s in self.state.servers.values() {
-            if s.user_id == user && !projects.contains(&s.project) {
-                projects.push(s.project.clone());
-            }
-        }
-        for v in self.state.volumes.values() {
-            if v.user_id == user && !projects.contains(&v.project) {
-                projects.push(v.project.clone());
-            }
-        }
         let mut out = BTreeMap::new();
-        for p in projects {
-            let u = self.usage(&p);
-            let l = self.limits(&p);
-            let e = |usage: u64, limit: u64| QuotaEntry {
-                usage,
-                limit,
-                pending: 0,
-                project_usage: usage,
-                project_limit: limit,
-                project_pending: 0,
-            };
+        for p in self.projects_of(user) {
+            let u = self.usage(&p.id);
+            let l = self.limits(&p.id);
             let mut m = BTreeMap::new();
-            m.insert("cyclades.vm", e(u.vms, l.vms));
-            m.insert("cyclades.total_cpu", e(u.total_cpu, l.cpus));
-            m.insert("cyclades.cpu", e(u.cpu, l.cpus));
-            m.insert("cyclades.total_ram", e(u.total_ram * MIB, l.ram_mib * MIB));
-            m.insert("cyclades.ram", e(u.ram * MIB, l.ram_mib * MIB));
-            m.insert("cyclades.disk", e(u.disk * GIB, l.disk_gib * GIB));
-            m.insert("cyclades.floating_ip", e(u.floating_ips, l.floating_ips));
-            m.insert(
-                "cyclades.network.private",
-                e(u.private_networks, l.private_networks),
-            );
-            out.insert(p, m);
+            for r in super::account::visible_resources() {
+                let (Some(limit), Some(usage)) = (super::account::limit_of(&l, r), usage_of(&u, r))
+                else {
+                    continue;
+                };
+                m.insert(
+                    r,
+                    QuotaEntry {
+                        usage,
+                        limit,
+                        pending: 0,
+                        project_usage: usage,
+                        project_limit: limit,
+                        project_pending: 0,
+                    },
+                );
+            }
+            out.insert(p.id, m);
         }
         out
     }
+}
+
+/// A project's usage of one resource, in the API's units (bytes for RAM and disk).
+fn usage_of(u: &Usage, resource: &str) -> Option<u64> {
+    Some(match resource {
+        "cyclades.vm" => u.vms,
+        "cyclades.cpu" => u.cpu,
+        "cyclades.total_cpu" => u.total_cpu,
+        "cyclades.ram" => u.ram * MIB,
+        "cyclades.total_ram" => u.total_ram * MIB,
+        "cyclades.disk" => u.disk * GIB,
+        "cyclades.floating_ip" => u.floating_ips,
+        "cyclades.network.private" => u.private_networks,
+        _ => return None,
+    })
 }

@@ -7,6 +7,8 @@ use super::model::{Image, ImageStatus, Network, State, Subnet, Time};
 
 /// Owner uuid of the system's public images.
 pub const SYSTEM_UUID: &str = "25ecced9-bf53-4145-91ee-cf47377e9fb2";
+/// Display name of that owner: a real Astakos account, so `user_catalogs` knows it.
+pub const SYSTEM_NAME: &str = "images@okeanos.grnet.gr";
 /// The documented public Ubuntu image.
 pub const UBUNTU_IMAGE_ID: &str = "fe31fced-a3cf-49c6-b43b-f58f5235ba45";
 /// Public IPv4 network (also the floating IP pool).
@@ -282,6 +284,10 @@ pub fn fresh_state(now: Time) -> State {
                 cidr: "83.212.96.0/20".into(),
                 ip_version: 4,
                 gateway: Some("83.212.96.1".into()),
+                name: String::new(),
+                dhcp: true,
+                pools: vec![("83.212.96.2".into(), "83.212.111.254".into())],
+                user_id: None,
             }],
             created: now,
             updated: now,
@@ -303,6 +309,10 @@ pub fn fresh_state(now: Time) -> State {
                 cidr: "2001:648:2ffc:1225::/64".into(),
                 ip_version: 6,
                 gateway: Some("2001:648:2ffc:1225::1".into()),
+                name: String::new(),
+                dhcp: true,
+                pools: Vec::new(),
+                user_id: None,
             }],
             created: now,
             updated: now,

@@ -20,8 +20,17 @@ pub enum Action {
     Reboot,
     /// `resize`.
     Resize(u64),
-    /// `console`.
+    /// `console` of a type already checked (`vnc`, `vnc-ws`, `vnc-wss`).
     Console(String),
+    /// `reassign` to a project.
+    Reassign(String),
+    /// `firewallProfile` of one of the server's NICs (ports).
+    FirewallProfile {
+        /// `ENABLED`, `DISABLED` or `PROTECTED`.
+        profile: String,
+        /// The NIC (port) id.
+        nic: String,
+    },
     /// `addFloatingIp`.
     AddFloatingIp(String),
     /// `removeFloatingIp`.
@@ -31,7 +40,7 @@ pub enum Action {
 /// A console grant.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Console {
-    /// Always `vnc`.
+    /// The type asked for.
     #[serde(rename = "type")]
     pub kind: String,
     /// Host.
@@ -97,6 +106,20 @@ impl Core {
                 self.set_server_task(id, TaskKind::Resize { flavor }, t.resize);
             }
             Action::Console(kind) => return console(&s, &kind).map(Some),
+            Action::Reassign(project) => self.reassign(&s, project)?,
+            Action::FirewallProfile { profile, nic } => {
+                self.validate_action(&s, "SET_FIREWALL_PROFILE")?;
+                // api/util.py `get_vm_nic`: the NIC must be one of the server's.
+                let n: u64 = nic
+                    .parse()
+                    .map_err(|_| ApiError::bad(format!("Invalid NIC ID '{nic}'")))?;
+                if !s.ports.contains(&n) {
+                    return Err(ApiError::not_found(format!("NIC '{n}' not found")));
+                }
+                if !["ENABLED", "DISABLED", "PROTECTED"].contains(&profile.as_str()) {
+                    return Err(ApiError::bad("Unsupported firewall profile"));
+                }
+            }
             Action::AddFloatingIp(address) => {
                 self.validate_action(&s, "CONNECT")?;
                 self.attach_floating_ip(user, id, &address)?;
@@ -107,6 +130,56 @@ impl Core {
             }
         }
         Ok(None)
+    }
+
+    /// `logic/servers.py` `reassign`: permitted in any state; to another project it moves
+    /// the server and its root volume, charging that project (413 when it cannot take them).
+    fn reassign(&mut self, s: &Server, project: String) -> ApiResult<()> {
+        self.validate_action(s, "REASSIGN")?;
+        if s.project == project {
+            return Ok(());
+        }
+        let Some(f) = self.flavor(s.flavor_id).cloned() else {
+            return Err(ApiError::Internal("server flavor vanished".into()));
+        };
+        let running = matches!(
+            s.status,
+            ServerStatus::Active | ServerStatus::Build | ServerStatus::Reboot
+        );
+        let root: Vec<u64> = self
+            .attached_volumes(s.id)
+            .filter(|v| v.index == Some(0))
+            .map(|v| v.id)
+            .collect();
+        let disk: u64 = root
+            .iter()
+            .filter_map(|v| self.state.volumes.get(v))
+            .map(|v| v.size)
+            .sum();
+        self.check_quota(
+            &project,
+            Usage {
+                vms: 1,
+                total_cpu: f.vcpus,
+                total_ram: f.ram,
+                cpu: if running { f.vcpus } else { 0 },
+                ram: if running { f.ram } else { 0 },
+                disk,
+                ..Default::default()
+            },
+        )?;
+        let now = self.now;
+        if let Some(srv) = self.state.servers.get_mut(&s.id) {
+            srv.project = project.clone();
+            srv.updated = now;
+        }
+        for v in root {
+            if let Some(v) = self.state.volumes.get_mut(&v) {
+                v.project = project.clone();
+                v.updated = now;
+            }
+        }
+        Ok(())
     }
 
     /// Starting charges the running CPU and RAM again (a stopped server releases them).
@@ -159,21 +232,19 @@ impl Core {
     }
 }
 
-/// A VNC console grant: only for an ACTIVE server, and no job is started.
+/// `logic/servers.py` `console`: only for a started server, and no job is started; the
+/// grant is of the type asked for.
 fn console(s: &Server, kind: &str) -> ApiResult<Console> {
     let id = s.id;
     if s.is_deleted() {
         return Err(ApiError::bad(format!("Server '{id}' has been deleted.")));
     }
-    if kind != "vnc" {
-        return Err(ApiError::bad("Type can only be 'vnc'."));
-    }
-    if s.status != ServerStatus::Active {
+    if s.status.operstate() != "STARTED" {
         return Err(ApiError::bad("Server not in ACTIVE state."));
     }
     let mut rng = rand::rng();
     Ok(Console {
-        kind: "vnc".into(),
+        kind: kind.into(),
         host: format!("snf-{id}.vm.okeanos.grnet.gr"),
         port: rng.random_range(5900..6900),
         password: random_password(),

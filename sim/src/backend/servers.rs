@@ -55,6 +55,10 @@ impl Core {
                 t.kind.action()
             )));
         }
+        // logic/commands.py `validate_server_action`: "Reassigning is permitted in any state".
+        if action == "REASSIGN" {
+            return Ok(());
+        }
         let op = s.status.operstate();
         if op == "ERROR" {
             return Err(ApiError::bad(format!(

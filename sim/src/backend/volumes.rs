@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::attachments::{check_detachable, check_same_template};
+use super::attachments::check_detachable;
 use super::lookup::{Listing, find};
 use super::model::{TaskKind, Time, Volume, VolumeStatus};
 use super::quota::Usage;
@@ -129,8 +129,7 @@ impl Core {
             .ok_or_else(|| ApiError::not_found(format!("Volume type {t} not found")))
     }
 
-    /// A volume created onto a server takes the flavor's type by default and must be
-    /// pluggable into it, exactly like an attachment.
+    /// A volume created onto a server takes the flavor's type by default.
     fn place_on_server(&self, user: &str, sid: u64, t: Option<u64>) -> ApiResult<Placement> {
         let s = self
             .state
@@ -144,10 +143,17 @@ impl Core {
             .flavor(s.flavor_id)
             .cloned()
             .ok_or_else(|| ApiError::Internal("server flavor vanished".into()))?;
+        // volume/volumes.py `create`: a given type must have the server's template; none
+        // takes the server's. Created attached (CREATING), the volume need not be
+        // detachable: server_attachments.py `attach_volume` asks that only of AVAILABLE ones.
         let t = t.unwrap_or(flavor.volume_type);
         let vt = self.known_volume_type(t)?;
-        check_same_template(&vt, flavor.template)?;
-        check_detachable(&vt)?;
+        if vt.template != flavor.template {
+            return Err(ApiError::bad(format!(
+                "Cannot create a volume with template '{}' to a server with volume template '{}'.",
+                vt.template, flavor.template
+            )));
+        }
         let index = self.next_disk_index(sid)?;
         Ok(Placement {
             volume_type: t,

@@ -41,6 +41,8 @@ pub struct Core {
     pub volume_types: Vec<VolumeType>,
     /// The current request's clock (set by the backend handle before each operation).
     pub now: Time,
+    /// When this world was made (the creation date of its projects).
+    pub started: Time,
     /// Bumped on every change: lets the routes cache serialized views safely.
     pub generation: u64,
 }
@@ -78,6 +80,7 @@ impl Core {
             flavors: seed::flavors(),
             volume_types: seed::volume_types(),
             now: Utc::now(),
+            started: Utc::now(),
             generation: 0,
         }
     }

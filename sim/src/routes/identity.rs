@@ -1,4 +1,4 @@
-//! Identity (`/identity/v2.0/tokens`) and account (`/account/v1.0/quotas`).
+//! Identity (`/identity/v2.0/tokens`).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,17 +10,13 @@ use serde_json::{Value, json};
 
 use crate::backend::identity::Credentials;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::extract::Auth;
 use crate::routes::render::{iso, json};
-use crate::routes::table::{ROOT, get, post};
+use crate::routes::table::{ROOT, post};
 use crate::state::AppState;
 
 /// Identity and account routes.
 pub fn routes() -> Router<AppState> {
-    ROOT.table([
-        ("/identity/v2.0/tokens", post(tokens)),
-        ("/account/v1.0/quotas", get(quotas)),
-    ])
+    ROOT.table([("/identity/v2.0/tokens", post(tokens))])
 }
 
 /// The service catalog, pointing every service at this simulator.
@@ -154,9 +150,4 @@ async fn tokens(
             "serviceCatalog": catalog(&base),
         }}),
     ))
-}
-
-async fn quotas(State(state): State<AppState>, Auth(user): Auth) -> Response {
-    let q = state.backend.read(|c| c.quotas_of(&user.uuid));
-    json(StatusCode::OK, &q)
 }

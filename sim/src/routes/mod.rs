@@ -1,13 +1,14 @@
 //! HTTP routes: parse the request, call the backend, serialize the answer. Nothing here
 //! decides a rule of the cloud; everything here decides how Synnefo *spells* things.
 //!
-//! One module per service, and inside each one per resource, like moto: [`identity`]
-//! (and account quotas), [`compute`], [`volume`], [`image`] (Plankton), [`network`],
+//! One module per service, and inside each one per resource, like moto: [`identity`],
+//! [`account`] (Astakos quotas, resources, user catalogs, projects), [`compute`], [`volume`], [`image`] (Plankton), [`network`],
 //! plus [`admin`] (`/_sim/`). The shared pieces sit below them: [`ctx`] (state, user and
 //! base URL of a handler), [`extract`] (who asks, the JSON body, list or detail), [`fields`] (request fields), [`render`] (answers),
 //! [`paths`] (service prefixes) and [`layers`] (counting, headers, faults). This module
 //! only assembles the router.
 
+pub mod account;
 pub mod admin;
 pub mod compute;
 pub mod ctx;
@@ -32,6 +33,7 @@ use crate::state::AppState;
 pub fn app(state: AppState) -> Router {
     let synnefo = Router::new()
         .merge(identity::routes())
+        .merge(account::routes())
         .merge(compute::routes())
         .merge(volume::routes())
         .merge(image::routes())

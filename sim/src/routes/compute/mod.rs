@@ -9,6 +9,7 @@ pub mod keypairs;
 pub mod metadata;
 pub mod server_actions;
 pub mod server_create;
+pub mod server_resources;
 pub mod server_view;
 pub mod servers;
 
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .merge(metadata::routes())
         .merge(servers::routes())
         .merge(server_actions::routes())
+        .merge(server_resources::routes())
         .merge(attachments::routes())
         .merge(keypairs::routes())
 }

@@ -12,9 +12,11 @@ use crate::backend::world::Core;
 use crate::routes::paths::COMPUTE;
 use crate::routes::render::{Link, iso, links, progress};
 
+/// One active NIC (`api/servers.py` `nic_to_attachments`): its `id` is the NIC's, which
+/// is the port's id in the network API, a JSON integer.
 #[derive(Serialize)]
-struct Attachment<'a> {
-    id: String,
+pub struct Attachment<'a> {
+    id: u64,
     network_id: String,
     mac_address: &'a str,
     ipv4: &'a str,
@@ -25,8 +27,9 @@ struct Attachment<'a> {
     firewall_profile: &'static str,
 }
 
+/// One entry of `addresses.<network>` (`attachments_to_addresses`).
 #[derive(Serialize)]
-struct Address<'a> {
+pub struct Address<'a> {
     version: u8,
     addr: &'a str,
     #[serde(rename = "OS-EXT-IPS:type")]
@@ -47,7 +50,7 @@ struct SecurityGroup {
 /// One entry of a server's `diagnostics` (Synnefo `api/servers.py` `diagnostics_to_dict`):
 /// the latest is how a failed build tells its reason.
 #[derive(Serialize)]
-struct Diagnostic {
+pub struct Diagnostic {
     source: &'static str,
     created: String,
     message: &'static str,
@@ -70,11 +73,15 @@ pub struct ServerView<'a> {
     updated: String,
     flavor: IdRef<u64>,
     image: IdRef<&'a str>,
+    shared_to_project: bool,
     metadata: &'a BTreeMap<String, String>,
+    tags: [&'static str; 0],
     attachments: Vec<Attachment<'a>>,
     addresses: BTreeMap<String, Vec<Address<'a>>>,
     volumes: Vec<u64>,
     key_name: Option<&'a str>,
+    #[serde(rename = "SNF:key_names")]
+    key_names: Vec<&'a str>,
     suspended: bool,
     deleted: bool,
     #[serde(rename = "SNF:fqdn")]
@@ -83,6 +90,12 @@ pub struct ServerView<'a> {
     host_id: &'static str,
     security_groups: [SecurityGroup; 1],
     config_drive: &'static str,
+    #[serde(rename = "accessIPv4")]
+    access_ipv4: &'static str,
+    #[serde(rename = "accessIPv6")]
+    access_ipv6: &'static str,
+    #[serde(rename = "SNF:rescue")]
+    rescue: bool,
     links: [Link; 2],
     #[serde(rename = "SNF:port_forwarding")]
     port_forwarding: BTreeMap<String, String>,
@@ -103,47 +116,11 @@ pub fn server_view<'a>(
         (ServerStatus::Build, None) | (ServerStatus::Error, _) => 0,
         _ => 100,
     };
-    let mut attachments = Vec::new();
-    let mut addresses: BTreeMap<String, Vec<Address<'a>>> = BTreeMap::new();
-    if !s.is_deleted() {
-        for (i, pid) in s.ports.iter().enumerate() {
-            let Some(p) = c.state.ports.get(pid) else {
-                continue;
-            };
-            if p.deleted || p.status != "ACTIVE" {
-                continue;
-            }
-            let ip_type = if p.floating_ip.is_some() {
-                "floating"
-            } else {
-                "fixed"
-            };
-            attachments.push(Attachment {
-                id: format!("nic-{}-{i}", s.id),
-                network_id: p.network_id.to_string(),
-                mac_address: &p.mac,
-                ipv4: p.ipv4.as_deref().unwrap_or(""),
-                ipv6: p.ipv6.as_deref().unwrap_or(""),
-                ip_type,
-                firewall_profile: "DISABLED",
-            });
-            let entry = addresses.entry(p.network_id.to_string()).or_default();
-            if let Some(a) = &p.ipv4 {
-                entry.push(Address {
-                    version: 4,
-                    addr: a,
-                    ip_type,
-                });
-            }
-            if let Some(a) = &p.ipv6 {
-                entry.push(Address {
-                    version: 6,
-                    addr: a,
-                    ip_type: "fixed",
-                });
-            }
-        }
-    }
+    let (attachments, addresses) = if s.is_deleted() {
+        (Vec::new(), BTreeMap::new())
+    } else {
+        nics(c, s, None)
+    };
     let mut volumes: Vec<(u32, u64)> = s
         .volumes
         .iter()
@@ -170,29 +147,92 @@ pub fn server_view<'a>(
             id: &s.image_id,
             links: links(base, COMPUTE, "images", &s.image_id),
         },
+        shared_to_project: false,
         metadata: &s.metadata,
+        tags: [],
         attachments,
         addresses,
         volumes: volumes.into_iter().map(|(_, v)| v).collect(),
         key_name: s.key_name.as_deref(),
+        key_names: s.key_name.as_deref().into_iter().collect(),
         suspended: s.suspended,
         deleted: s.is_deleted(),
         fqdn: format!("snf-{}.vm.okeanos.grnet.gr", s.id),
         host_id: "",
         security_groups: [SecurityGroup { name: "default" }],
         config_drive: "",
+        access_ipv4: "",
+        access_ipv6: "",
+        rescue: false,
         links: links(base, COMPUTE, "servers", &s.id),
         port_forwarding: BTreeMap::new(),
-        diagnostics: match s.status {
-            ServerStatus::Error => vec![Diagnostic {
-                source: "image-helper",
-                created: iso(&s.updated),
-                message: "Image customization failed",
-                details: "the simulator failed this build as it was told to",
-                level: "ERROR",
-            }],
-            _ => Vec::new(),
-        },
+        diagnostics: diagnostics(s),
         admin_pass,
+    }
+}
+
+/// The server's active NICs (on `network` only, when given), as `attachments` and as
+/// `addresses` keyed by network id: `api/servers.py` `nic_to_attachments` and
+/// `attachments_to_addresses`, shared by the server view and `/servers/<id>/ips`.
+pub fn nics<'a>(
+    c: &'a Core,
+    s: &Server,
+    network: Option<u64>,
+) -> (Vec<Attachment<'a>>, BTreeMap<String, Vec<Address<'a>>>) {
+    let mut attachments = Vec::new();
+    let mut addresses: BTreeMap<String, Vec<Address<'a>>> = BTreeMap::new();
+    let mut ports: Vec<_> = s
+        .ports
+        .iter()
+        .filter_map(|pid| c.state.ports.get(pid))
+        .filter(|p| !p.deleted && p.status == "ACTIVE")
+        .filter(|p| network.is_none_or(|n| p.network_id == n))
+        .collect();
+    ports.sort_by_key(|p| p.id);
+    for p in ports {
+        let ip_type = if p.floating_ip.is_some() {
+            "floating"
+        } else {
+            "fixed"
+        };
+        attachments.push(Attachment {
+            id: p.id,
+            network_id: p.network_id.to_string(),
+            mac_address: &p.mac,
+            ipv4: p.ipv4.as_deref().unwrap_or(""),
+            ipv6: p.ipv6.as_deref().unwrap_or(""),
+            ip_type,
+            firewall_profile: "DISABLED",
+        });
+        let entry = addresses.entry(p.network_id.to_string()).or_default();
+        if let Some(a) = &p.ipv4 {
+            entry.push(Address {
+                version: 4,
+                addr: a,
+                ip_type,
+            });
+        }
+        if let Some(a) = &p.ipv6 {
+            entry.push(Address {
+                version: 6,
+                addr: a,
+                ip_type: "fixed",
+            });
+        }
+    }
+    (attachments, addresses)
+}
+
+/// A server's diagnostics: the simulator writes one when it fails a build.
+pub fn diagnostics(s: &Server) -> Vec<Diagnostic> {
+    match s.status {
+        ServerStatus::Error => vec![Diagnostic {
+            source: "image-helper",
+            created: iso(&s.updated),
+            message: "Image customization failed",
+            details: "the simulator failed this build as it was told to",
+            level: "ERROR",
+        }],
+        _ => Vec::new(),
     }
 }

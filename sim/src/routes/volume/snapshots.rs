@@ -110,5 +110,5 @@ async fn update_snapshot(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResul
 }
 
 async fn delete_snapshot(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_snapshot(u, &id))
+    cx.write_empty(StatusCode::ACCEPTED, |c, u| c.delete_snapshot(u, &id))
 }

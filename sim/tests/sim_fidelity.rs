@@ -1,0 +1,516 @@
+//! Cases where the simulator was corrected to answer exactly as Synnefo's own code does
+//! (issue #10). Each cites the grnet/synnefo file and function it follows (newest
+//! Synnefo, HEAD d06ec8c of 2018-04-11, where versions differ).
+
+#[path = "sim_support/mod.rs"]
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::*;
+
+// ---- Account (Astakos) ---------------------------------------------------------------
+
+/// astakos/api/util.py `get_uuid_displayname_catalogs`: `{uuid: name}` of known uuids,
+/// `{name: uuid}` of known names (case-insensitive, keyed as asked), unknown ones left out.
+#[tokio::test]
+async fn user_catalogs_map_uuids_and_display_names() {
+    let s = Sim::start().await;
+    let r = s
+        .post(
+            "/account/v1.0/user_catalogs",
+            json!({"uuids": [okeanos_sim::DEFAULT_USER_UUID, "nobody"],
+                   "displaynames": [okeanos_sim::DEFAULT_USER_NAME.to_uppercase(), "ghost"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    assert_eq!(
+        v["uuid_catalog"],
+        json!({okeanos_sim::DEFAULT_USER_UUID: okeanos_sim::DEFAULT_USER_NAME})
+    );
+    assert_eq!(
+        v["displayname_catalog"],
+        json!({okeanos_sim::DEFAULT_USER_NAME.to_uppercase(): okeanos_sim::DEFAULT_USER_UUID})
+    );
+    // The owner of the public images is an Astakos account too: clients (kamaki's
+    // `imagecompute list`) look it up.
+    let r = s
+        .post(
+            "/account/v1.0/user_catalogs",
+            json!({"uuids": ["25ecced9-bf53-4145-91ee-cf47377e9fb2"]}),
+        )
+        .await;
+    assert_eq!(
+        r.json()["uuid_catalog"]["25ecced9-bf53-4145-91ee-cf47377e9fb2"],
+        "images@okeanos.grnet.gr"
+    );
+    // A non-list `displaynames` and a non-string item are 400s, worded as Astakos words them.
+    let r = s
+        .post("/account/v1.0/user_catalogs", json!({"displaynames": "x"}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Invalid displaynames: x"));
+    let r = s
+        .post("/account/v1.0/user_catalogs", json!({"displaynames": [1]}))
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Items in 'displaynames' must be strings"),
+    );
+    let r = s.post("/account/v1.0/user_catalogs", json!([])).await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Request body should be a json formatted dictionary"),
+    );
+}
+
+/// astakos/api/quotas.py `resources` (no token needed) lists only what
+/// `get_api_visible_resources` returns: snf-cyclades-app/synnefo/api/services.py registers
+/// `cyclades.total_cpu`/`total_ram` and astakos/api/services.py `astakos.pending_app` with
+/// `api_visible: False`.
+#[tokio::test]
+async fn resources_are_the_api_visible_ones_without_a_token() {
+    let s = Sim::start().await;
+    let r = s
+        .raw(
+            Method::GET,
+            "/account/v1.0/resources",
+            None,
+            None,
+            None,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    let mut names: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "cyclades.cpu",
+            "cyclades.disk",
+            "cyclades.floating_ip",
+            "cyclades.network.private",
+            "cyclades.ram",
+            "cyclades.vm"
+        ]
+    );
+    assert_eq!(
+        v["cyclades.ram"],
+        json!({"service": "cyclades_compute", "unit": "bytes", "ui_visible": true,
+               "api_visible": true, "description": "Virtual machine memory size of running servers"})
+    );
+    assert_eq!(v["cyclades.vm"]["unit"], Value::Null);
+}
+
+/// astakos/api/projects.py `get_projects_details` of the user's system project
+/// (astakos/im/functions.py `make_base_project`): uuid = the user's, name
+/// `system:<uuid>`, no owner, closed, private, one member; dates ISO 8601 with offset.
+#[tokio::test]
+async fn projects_list_the_system_project_and_get_one_by_id() {
+    let s = Sim::start().await;
+    let uuid = okeanos_sim::DEFAULT_USER_UUID;
+    let v = s.get("/account/v1.0/projects").await.json();
+    let p = &v.as_array().unwrap()[0];
+    assert_eq!(p["id"], uuid);
+    assert_eq!(p["name"], format!("system:{uuid}"));
+    assert_eq!(p["owner"], Value::Null);
+    assert_eq!(p["system_project"], true);
+    assert_eq!(p["private"], true);
+    assert_eq!(p["max_members"], 1);
+    assert_eq!(
+        (&p["join_policy"], &p["leave_policy"]),
+        (&json!("closed"), &json!("closed"))
+    );
+    assert_eq!(p["state"], "active");
+    assert!(p["creation_date"].as_str().unwrap().ends_with("+00:00"));
+    assert_eq!(p["resources"]["cyclades.vm"]["project_capacity"], 100);
+    assert!(p["resources"].get("cyclades.total_cpu").is_none());
+    let one = s.get(&format!("/account/v1.0/projects/{uuid}")).await;
+    assert_eq!(one.json(), *p);
+    let r = s.get("/account/v1.0/projects/nope").await;
+    assert_fault(&r, 404, "itemNotFound", Some("Project nope not found."));
+    // `_get_projects`: an unknown mode is a 400.
+    let r = s.get("/account/v1.0/projects?mode=all").await;
+    assert_fault(&r, 400, "badRequest", Some("Unrecognized mode 'all'."));
+}
+
+// ---- Compute -------------------------------------------------------------------------
+
+/// api/servers.py `list_addresses` and `list_addresses_by_network`; the attachment's
+/// `id` is the NIC's, which is the port id of the network API, an integer
+/// (`nic_to_attachments`).
+#[tokio::test]
+async fn server_ips_and_attachment_ids_are_port_ids() {
+    let s = Sim::start().await;
+    let id = s.active_server("ips", VLMC).await;
+    let v = s
+        .get(&format!("/compute/v2.0/servers/{id}/ips"))
+        .await
+        .json();
+    let att = &v["attachments"][0];
+    let port = att["id"].as_u64().expect("an integer id");
+    let net = att["network_id"].as_str().unwrap().to_string();
+    assert_eq!(v["addresses"][&net][0]["addr"], att["ipv4"]);
+    let p = s.get(&format!("/network/v2.0/ports/{port}")).await;
+    assert_eq!(
+        p.status,
+        StatusCode::OK,
+        "the port API finds the attachment id"
+    );
+    assert_eq!(p.json()["port"]["device_id"], id.to_string());
+    let server = s.get(&format!("/compute/v2.0/servers/{id}")).await.json();
+    assert_eq!(server["server"]["attachments"][0]["id"], port);
+    let by_net = s
+        .get(&format!("/compute/v2.0/servers/{id}/ips/{net}"))
+        .await
+        .json();
+    assert_eq!(by_net["network"][&net], v["addresses"][&net]);
+    let r = s.get(&format!("/compute/v2.0/servers/{id}/ips/abc")).await;
+    assert_fault(&r, 400, "badRequest", Some("Invalid network ID 'abc'"));
+    let r = s
+        .get(&format!("/compute/v2.0/servers/{id}/ips/424242"))
+        .await;
+    assert_fault(&r, 404, "itemNotFound", Some("Network 424242 not found."));
+}
+
+/// api/servers.py `server_stats` (`{"stats": {serverRef, refresh, *Bar, *TimeSeries}}`,
+/// `STATS_REFRESH_PERIOD = 60`) and `get_server_diagnostics` (a bare list).
+#[tokio::test]
+async fn server_stats_and_diagnostics() {
+    let s = Sim::start().await;
+    let id = s.active_server("stats", VLMC).await;
+    let v = s
+        .get(&format!("/compute/v2.0/servers/{id}/stats"))
+        .await
+        .json();
+    assert_eq!(v["stats"]["serverRef"], id);
+    assert_eq!(v["stats"]["refresh"], 60);
+    for k in ["cpuBar", "cpuTimeSeries", "netBar", "netTimeSeries"] {
+        assert!(v["stats"][k].as_str().unwrap().starts_with("http"), "{k}");
+    }
+    let d = s
+        .get(&format!("/compute/v2.0/servers/{id}/diagnostics"))
+        .await;
+    assert_eq!(d.status, StatusCode::OK);
+    assert_eq!(d.json(), json!([]));
+}
+
+/// api/servers.py `vm_to_dict`: the fields Synnefo adds to the detail view.
+#[tokio::test]
+async fn server_detail_has_synnefo_fields() {
+    let s = Sim::start().await;
+    let id = s.create_server("fields", VLMC).await;
+    let v = s.get(&format!("/compute/v2.0/servers/{id}")).await.json();
+    let sv = &v["server"];
+    assert_eq!(sv["shared_to_project"], false);
+    assert_eq!(sv["tags"], json!([]));
+    assert_eq!(sv["SNF:key_names"], json!([]));
+    assert_eq!(sv["SNF:rescue"], false);
+    assert_eq!(
+        (&sv["accessIPv4"], &sv["accessIPv6"]),
+        (&json!(""), &json!(""))
+    );
+}
+
+/// api/servers.py `demux_server_action`: the action and its arguments are checked before
+/// the server is looked up (`servers.reboot` etc. look it up), so someone else's server
+/// gets the 400 of a bad action; `key_to_action` with `VirtualMachine.ACTIONS` and
+/// `ARBITRARY_ACTIONS` decides what is "not supported".
+#[tokio::test]
+async fn actions_are_validated_before_the_server_lookup() {
+    let s = Sim::start().await;
+    let r = s
+        .action(424242, json!({"reboot": {"type": "GENTLE"}}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Invalid 'type' attribute."));
+    let r = s.action(424242, json!({"changePassword": {}})).await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Action changePassword not supported"),
+    );
+    let r = s.action(424242, json!({})).await;
+    assert_fault(&r, 400, "badRequest", Some("Malformed Request."));
+    let r = s.action(424242, json!({"start": 5})).await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Malformed request. Invalid 'start' field"),
+    );
+    // A valid action on an unknown server is the 404.
+    let r = s.action(424242, json!({"reboot": {}})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// api/servers.py: `os-start`/`os-stop` alias start/shutdown; `suspend` is 403; the RDP
+/// and SPICE consoles 501; `rescue` is `featureNotEnabled` (404, `RESCUE_ENABLED = False`).
+#[tokio::test]
+async fn openstack_action_aliases_and_refusals() {
+    let s = Sim::start().await;
+    let id = s.active_server("alias", VLMC).await;
+    assert_eq!(
+        s.action(id, json!({"os-stop": {}})).await.status,
+        StatusCode::ACCEPTED
+    );
+    s.wait_server(id, "STOPPED").await;
+    assert_eq!(
+        s.action(id, json!({"os-start": {}})).await.status,
+        StatusCode::ACCEPTED
+    );
+    s.wait_server(id, "ACTIVE").await;
+    let r = s.action(id, json!({"suspend": {}})).await;
+    assert_fault(
+        &r,
+        403,
+        "forbidden",
+        Some("User is not allowed to suspend his server"),
+    );
+    let r = s.action(id, json!({"os-getRDPConsole": {}})).await;
+    assert_fault(
+        &r,
+        501,
+        "notImplemented",
+        Some("RDP console not implemented"),
+    );
+    let r = s.action(id, json!({"os-getSPICEConsole": {}})).await;
+    assert_fault(
+        &r,
+        501,
+        "notImplemented",
+        Some("Spice console not implemented"),
+    );
+    let r = s.action(id, json!({"rescue": {}})).await;
+    assert_fault(&r, 404, "featureNotEnabled", Some(""));
+}
+
+/// api/servers.py `get_console` (types `vnc`, `vnc-ws`, `vnc-wss`, the grant of the type
+/// asked for) and `os_get_vnc_console` (`novnc`, `xvpvnc`: a URL).
+#[tokio::test]
+async fn console_types() {
+    let s = Sim::start().await;
+    let id = s.active_server("console", VLMC).await;
+    let r = s.action(id, json!({"console": {"type": "vnc-wss"}})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["console"]["type"], "vnc-wss");
+    let r = s.action(id, json!({"console": {"type": "spice"}})).await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Supported types: vnc, vnc-ws, vnc-wss"),
+    );
+    let r = s.action(id, json!({"console": {}})).await;
+    assert_fault(&r, 400, "badRequest", Some("No console 'type' specified."));
+    let r = s
+        .action(id, json!({"os-getVNCConsole": {"type": "xvpvnc"}}))
+        .await;
+    let c = r.json()["console"].clone();
+    assert_eq!(c["type"], "xvpvnc");
+    assert!(c["url"].as_str().unwrap().contains("?password="));
+    let r = s
+        .action(id, json!({"os-getVNCConsole": {"type": "vnc"}}))
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Supported types: novnc, xvpvnc"),
+    );
+}
+
+/// api/servers.py `reassign` (200, empty; `project` required; sharing refused while
+/// `CYCLADES_SHARED_RESOURCES_ENABLED = False`) and logic/servers.py `reassign` (moves the
+/// server and its root volume; permitted in any state).
+#[tokio::test]
+async fn reassign_moves_server_and_root_volume() {
+    let s = Sim::start().await;
+    let project = "0b8c2f7e-2222-4333-8444-000000000001";
+    s.sim
+        .backend()
+        .set_project_quota(project, okeanos_sim::QuotaLimits::default());
+    let id = s.active_server("move", VLMC).await;
+    let r = s.action(id, json!({"reassign": {}})).await;
+    assert_fault(&r, 400, "badRequest", Some("Missing 'project' attribute."));
+    let r = s
+        .action(
+            id,
+            json!({"reassign": {"project": project, "shared_to_project": true}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = s
+        .action(id, json!({"reassign": {"project": project}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.is_empty());
+    let v = s.get(&format!("/compute/v2.0/servers/{id}")).await.json();
+    assert_eq!(v["server"]["tenant_id"], project);
+    let root = v["server"]["volumes"][0].as_u64().unwrap();
+    let vol = s.get(&format!("/volume/v2.0/volumes/{root}")).await.json();
+    assert_eq!(vol["volume"]["tenant_id"], project);
+}
+
+// ---- Networks and subnets ------------------------------------------------------------
+
+/// api/networks.py `urlpatterns` (`/detail`) and logic/networks.py `create`: a new
+/// network has no subnet; api/subnets.py `create_subnet` adds one (201), with the
+/// gateway defaulting to the first host and one pool around it
+/// (logic/subnets.py `_create_subnet`).
+#[tokio::test]
+async fn networks_detail_and_subnet_creation() {
+    let s = Sim::start().await;
+    let r = s
+        .post(
+            "/network/v2.0/networks",
+            json!({"network": {"type": "MAC_FILTERED", "name": "n"}}),
+        )
+        .await;
+    let net = r.json()["network"]["id"].as_str().unwrap().to_string();
+    assert_eq!(r.json()["network"]["subnets"], json!([]));
+    let d = s.get("/network/v2.0/networks/detail").await.json();
+    assert!(
+        d["networks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["id"] == net.as_str())
+    );
+    let r = s
+        .post(
+            "/network/v2.0/subnets",
+            json!({"subnet": {"network_id": net, "cidr": "10.9.8.0/24"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let sub = r.json()["subnet"].clone();
+    assert_eq!(sub["gateway_ip"], "10.9.8.1");
+    assert_eq!(
+        sub["allocation_pools"],
+        json!([{"start": "10.9.8.2", "end": "10.9.8.254"}])
+    );
+    assert_eq!(sub["enable_dhcp"], true);
+    assert_eq!(sub["network_id"], net.as_str());
+    let again = s
+        .post(
+            "/network/v2.0/subnets",
+            json!({"subnet": {"network_id": net, "cidr": "10.9.9.0/24"}}),
+        )
+        .await;
+    assert_fault(
+        &again,
+        400,
+        "badRequest",
+        Some("Only one subnet of IPv4/IPv6 per network is allowed"),
+    );
+}
+
+/// api/subnets.py `create_subnet` and logic/subnets.py `validate_subnet_params`, in order.
+#[tokio::test]
+async fn subnet_validation() {
+    let s = Sim::start().await;
+    let r = s
+        .post(
+            "/network/v2.0/networks",
+            json!({"network": {"type": "MAC_FILTERED"}}),
+        )
+        .await;
+    let net = r.json()["network"]["id"].as_str().unwrap().to_string();
+    let sub = |body: Value| {
+        let s = &s;
+        async move {
+            s.post("/network/v2.0/subnets", json!({ "subnet": body }))
+                .await
+        }
+    };
+    assert_fault(
+        &sub(json!({"network_id": net})).await,
+        400,
+        "badRequest",
+        Some("Malformed request"),
+    );
+    assert_fault(
+        &sub(json!({"network_id": net, "cidr": "nonsense"})).await,
+        400,
+        "badRequest",
+        Some("Malformed CIDR 'nonsense'"),
+    );
+    assert_fault(
+        &sub(json!({"network_id": "x", "cidr": "10.0.0.0/24"})).await,
+        400,
+        "badRequest",
+        Some("Malformed network ID"),
+    );
+    assert_fault(
+        &sub(json!({"network_id": "424242", "cidr": "10.0.0.0/24"})).await,
+        404,
+        "itemNotFound",
+        Some("No network found with that ID"),
+    );
+    assert_fault(
+        &sub(json!({"network_id": "1", "cidr": "10.0.0.0/24"})).await,
+        403,
+        "forbidden",
+        Some("Forbidden operation"),
+    );
+    assert_fault(
+        &sub(json!({"network_id": net, "cidr": "10.0.0.1/24"})).await,
+        400,
+        "badRequest",
+        Some("Invalid network IPv4 subnet"),
+    );
+    let r = sub(json!({"network_id": net, "cidr": "10.0.0.0/16"})).await;
+    assert_eq!(r.status.as_u16(), 413);
+    assert_eq!(
+        r.json()["overLimit"]["details"],
+        "Netmask must be in range: [22, 29]"
+    );
+    assert_fault(
+        &sub(json!({"network_id": net, "cidr": "10.0.0.0/24", "gateway_ip": "10.1.0.1"})).await,
+        400,
+        "badRequest",
+        Some("Invalid network IPv4 gateway"),
+    );
+    assert_fault(
+        &sub(json!({"network_id": net, "cidr": "10.0.0.0/24", "enable_dhcp": "yes"})).await,
+        400,
+        "badRequest",
+        Some("Malformed request, dhcp must be True or False"),
+    );
+    assert_fault(
+        &sub(json!({"network_id": net, "cidr": "2001:db8::/48", "ip_version": 6})).await,
+        400,
+        "badRequest",
+        Some("Unsupported IPv6 subnet size. Network netmask must be /64"),
+    );
+}
+
+// ---- Block storage -------------------------------------------------------------------
+
+/// volume/volumes.py `create`: on a server, the volume takes the server's volume type
+/// and is created attached (status CREATING), so a non-detachable type such as `drbd`
+/// is fine there; server_attachments.py `attach_volume` checks detachability only for
+/// an AVAILABLE volume.
+#[tokio::test]
+async fn a_volume_created_on_a_drbd_server_is_allowed() {
+    let s = Sim::start().await;
+    let id = s.active_server("drbd", DRBD).await;
+    let r = s
+        .post(
+            "/volume/v2.0/volumes",
+            json!({"volume": {"size": 1, "server_id": id.to_string(), "display_name": "d"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let vid = r.json()["volume"]["id"].as_str().unwrap().to_string();
+    let v = s.wait_volume(&vid, "in_use").await;
+    assert_eq!(v["volume_type"], "1");
+}

@@ -406,6 +406,12 @@ async fn upload_and_run_are_emulated_and_recorded() {
         && f["user"] == "user"));
     let state = s.get("/_sim/state").await.text;
     assert!(!state.contains(SECRET), "env values are never kept");
+    let state: Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(
+        state["ssh"]["vms"][id.to_string()]["host_key_seed"],
+        "(redacted)",
+        "the state view shows no private host key"
+    );
 
     // Files are per user: root has none.
     let root = login(&gw, &ip, "root", &key).await;

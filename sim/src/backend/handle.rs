@@ -169,10 +169,13 @@ impl Backend {
         self.lock().settings.users.clone()
     }
 
-    /// Deletes every resource and restores the seed state (settings are kept).
+    /// Deletes every resource and restores the seed state (settings are kept, and so is
+    /// the SSH gateway's host key: the gateway keeps running).
     pub fn reset(&self) -> anyhow::Result<()> {
         let mut core = self.lock();
+        let gateway_key = core.state.ssh.gateway_key_seed.take();
         core.state = seed::fresh_state(Utc::now());
+        core.state.ssh.gateway_key_seed = gateway_key;
         core.generation += 1;
         self.save(&core)
     }

@@ -152,8 +152,11 @@ async fn add_user(State(st): State<AppState>, body: axum::body::Bytes) -> Respon
     })
 }
 
+/// The state as saved, less the SSH host keys' private seeds.
 async fn dump_state(State(st): State<AppState>) -> Response {
-    axum::Json(st.backend.snapshot()).into_response()
+    let mut state = st.backend.snapshot();
+    state.ssh.redact_secrets();
+    axum::Json(state).into_response()
 }
 
 async fn requests(State(st): State<AppState>) -> Response {

@@ -31,6 +31,12 @@ impl Gateway {
     pub async fn bind(listen: SocketAddr, backend: Backend) -> anyhow::Result<Gateway> {
         let seed = backend
             .write(|c| {
+                let orphans = c.ssh_kill_orphan_runs();
+                if orphans > 0 {
+                    tracing::info!(
+                        "{orphans} recipe run(s) of a previous process recorded as killed"
+                    );
+                }
                 Ok(c.state
                     .ssh
                     .gateway_key_seed

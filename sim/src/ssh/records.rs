@@ -94,6 +94,19 @@ pub struct RecipeRecord {
     pub finished: Option<Time>,
 }
 
+impl SshState {
+    /// Blanks the private host key seeds (for views of the state; never for saving it).
+    pub fn redact_secrets(&mut self) {
+        let redacted = || "(redacted)".to_string();
+        if let Some(seed) = &mut self.gateway_key_seed {
+            *seed = redacted();
+        }
+        for vm in self.vms.values_mut() {
+            vm.host_key_seed = redacted();
+        }
+    }
+}
+
 /// Makes a new random 32-byte key seed, hex encoded.
 pub fn new_key_seed() -> String {
     let mut seed = [0u8; 32];

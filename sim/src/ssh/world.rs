@@ -258,6 +258,26 @@ impl Core {
         }
     }
 
+    /// Runs still recorded as running when a process starts were killed with the process
+    /// that ran them: marks them so (ended now). Returns how many.
+    pub fn ssh_kill_orphan_runs(&mut self) -> usize {
+        let now = self.now;
+        let mut n = 0;
+        for r in self
+            .state
+            .ssh
+            .vms
+            .values_mut()
+            .flat_map(|v| v.recipes.iter_mut())
+            .filter(|r| r.status == RecipeStatus::Running)
+        {
+            r.status = RecipeStatus::Killed;
+            r.finished = Some(now);
+            n += 1;
+        }
+        n
+    }
+
     /// `GET /_sim/servers/{id}/recipes`.
     pub fn ssh_recipes_view(&self, id: u64) -> ApiResult<serde_json::Value> {
         let server = self
@@ -285,5 +305,102 @@ impl Core {
             "recipes": vm.recipes,
             "inherited": vm.inherited,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::backend::server_create::{CreateServer, Personality};
+    use crate::config::{DEFAULT_USER_UUID, SimConfig, Timings};
+    use crate::ssh::records::{RecipeStatus, key_from_seed, new_key_seed};
+    use crate::{Backend, ssh::world::Refusal};
+
+    const UBUNTU: &str = "fe31fced-a3cf-49c6-b43b-f58f5235ba45";
+
+    fn backend(boot: Duration) -> Backend {
+        Backend::new(&SimConfig {
+            timings: Timings::instant(),
+            ssh_boot_time: boot,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn server(b: &Backend, name: &str) -> u64 {
+        let key = key_from_seed(&new_key_seed()).unwrap();
+        let line = key.public_key().to_openssh().unwrap();
+        b.write(|c| {
+            c.create_server(
+                DEFAULT_USER_UUID,
+                CreateServer {
+                    name: name.into(),
+                    image_ref: UBUNTU.into(),
+                    flavor_ref: 1,
+                    personality: vec![Personality {
+                        path: "/root/.ssh/authorized_keys".into(),
+                        contents: base64::Engine::encode(
+                            &base64::engine::general_purpose::STANDARD,
+                            line,
+                        ),
+                    }],
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap()
+        .0
+    }
+
+    fn ipv4(b: &Backend, id: u64) -> String {
+        b.read(|c| {
+            c.state.servers[&id]
+                .ports
+                .iter()
+                .find_map(|p| c.state.ports[p].ipv4.clone())
+                .unwrap()
+        })
+    }
+
+    #[test]
+    fn the_sshd_answers_only_after_the_boot_time_and_on_port_22() {
+        let b = backend(Duration::from_secs(60));
+        let id = server(&b, "web-1");
+        let ip = ipv4(&b, id);
+        let since = b.read(|c| c.state.ssh.vms[&id].active_since.expect("ACTIVE"));
+        b.write(|c| {
+            c.now = since + chrono::TimeDelta::seconds(59);
+            assert_eq!(c.ssh_target(&ip, 22), Err(Refusal::Booting));
+            c.now = since + chrono::TimeDelta::seconds(60);
+            assert_eq!(c.ssh_target(&ip, 22), Ok(id));
+            assert_eq!(c.ssh_target(&ip, 2222), Err(Refusal::Port));
+            assert_eq!(c.ssh_target(&format!("[{ip}]"), 22), Ok(id));
+            assert_eq!(c.ssh_target("192.0.2.1", 22), Err(Refusal::NoVm));
+            assert_eq!(c.ssh_target("web-1", 22), Err(Refusal::BadAddress));
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn runs_left_running_by_a_previous_process_are_killed() {
+        let b = backend(Duration::ZERO);
+        let id = server(&b, "web-1");
+        b.write(|c| {
+            c.ssh_store_file(id, "root", "recipe.sh", 3, "ab".repeat(32));
+            let run = c.ssh_start_run(id, "root", "recipe.sh", vec!["K".into()]);
+            assert_eq!(run.unwrap().index, 0);
+            let done = c.ssh_start_run(id, "root", "recipe.sh", vec![]).unwrap();
+            c.ssh_end_run(id, done.index, Some(0));
+            assert_eq!(c.ssh_kill_orphan_runs(), 1);
+            let recs = &c.state.ssh.vms[&id].recipes;
+            assert_eq!(recs[0].status, RecipeStatus::Killed);
+            assert!(recs[0].finished.is_some() && recs[0].exit_code.is_none());
+            assert_eq!(recs[1].status, RecipeStatus::Exited);
+            assert_eq!(c.ssh_kill_orphan_runs(), 0);
+            Ok(())
+        })
+        .unwrap();
     }
 }

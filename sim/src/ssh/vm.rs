@@ -27,9 +27,20 @@ const WATCH_EVERY: Duration = Duration::from_millis(250);
 
 /// The sshd configuration of VM `id`: its host key, publickey only.
 fn config(backend: &Backend, id: u64) -> anyhow::Result<Arc<russh::server::Config>> {
-    let seed = backend
-        .write(|c| Ok(c.vm_ssh_mut(id).host_key_seed.clone()))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let known = backend.read(|c| {
+        c.state
+            .ssh
+            .vms
+            .get(&id)
+            .map(|v| v.host_key_seed.clone())
+            .filter(|s| !s.is_empty())
+    });
+    let seed = match known {
+        Some(s) => s,
+        None => backend
+            .write(|c| Ok(c.vm_host_key_seed(id)))
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
     Ok(Arc::new(russh::server::Config {
         server_id: SshId::Standard(Cow::Borrowed("SSH-2.0-okeanos-sim-vm-sshd")),
         methods: MethodSet::from(&[MethodKind::PublicKey][..]),

@@ -120,6 +120,15 @@ impl Core {
             .or_insert_with(|| VmSsh::new([], vec![]))
     }
 
+    /// The VM's host key seed, made now if it has none yet.
+    pub fn vm_host_key_seed(&mut self, id: u64) -> String {
+        let vm = self.vm_ssh_mut(id);
+        if vm.host_key_seed.is_empty() {
+            vm.host_key_seed = super::records::new_key_seed();
+        }
+        vm.host_key_seed.clone()
+    }
+
     /// The server (not deleted) that owns `ip` on one of its NICs.
     pub fn server_with_address(&self, ip: IpAddr) -> Option<u64> {
         self.state

@@ -5,6 +5,7 @@
 //! maps its command-line flags onto the same fields.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,7 +37,19 @@ pub struct SimConfig {
     pub tls: Option<TlsConfig>,
     /// Seed of the fault-injection random generator, for reproducible runs.
     pub seed: u64,
+    /// Serve the SSH gateway (the VMs' bastion, docs/RECIPES-SSH.md) on this address
+    /// (port 0 picks a free port); `None`: no SSH.
+    pub ssh_listen: Option<SocketAddr>,
+    /// How long a VM is ACTIVE before its emulated sshd answers.
+    pub ssh_boot_time: Duration,
+    /// How long an emulated recipe run takes.
+    pub recipe_time: Duration,
 }
+
+/// Default [`SimConfig::ssh_boot_time`].
+pub const DEFAULT_SSH_BOOT_TIME: Duration = Duration::from_secs(3);
+/// Default [`SimConfig::recipe_time`].
+pub const DEFAULT_RECIPE_TIME: Duration = Duration::from_secs(2);
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -48,6 +61,9 @@ impl Default for SimConfig {
             faults: FaultConfig::default(),
             tls: None,
             seed: 0,
+            ssh_listen: None,
+            ssh_boot_time: DEFAULT_SSH_BOOT_TIME,
+            recipe_time: DEFAULT_RECIPE_TIME,
         }
     }
 }

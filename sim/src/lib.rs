@@ -37,6 +37,7 @@ pub mod faults;
 pub mod metrics;
 pub mod routes;
 pub mod serve;
+pub mod ssh;
 pub mod state;
 
 use std::collections::BTreeMap;
@@ -48,8 +49,8 @@ use tokio::sync::watch;
 
 pub use backend::Backend;
 pub use config::{
-    DEFAULT_TOKEN, DEFAULT_USER_NAME, DEFAULT_USER_UUID, FaultConfig, FaultRule, QuotaLimits,
-    SimConfig, SimUser, Timings, TlsConfig,
+    DEFAULT_RECIPE_TIME, DEFAULT_SSH_BOOT_TIME, DEFAULT_TOKEN, DEFAULT_USER_NAME,
+    DEFAULT_USER_UUID, FaultConfig, FaultRule, QuotaLimits, SimConfig, SimUser, Timings, TlsConfig,
 };
 pub use error::ApiError;
 pub use faults::FaultInjector;
@@ -77,6 +78,8 @@ pub struct RunningSim {
     ca_pem: Option<String>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    ssh_addr: Option<SocketAddr>,
+    ssh_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Binds `listen` (port 0 allowed) and serves the simulator in a tokio task.
@@ -109,9 +112,19 @@ pub async fn spawn(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Runn
         .map(|u| u.token.clone())
         .unwrap_or_else(|| DEFAULT_TOKEN.to_string());
     let (tx, rx) = watch::channel(false);
+    let (ssh_addr, ssh_task) = match config.ssh_listen {
+        Some(listen) => {
+            let gateway = ssh::Gateway::bind(listen, state.backend.clone()).await?;
+            let addr = gateway.local_addr()?;
+            (Some(addr), Some(tokio::spawn(gateway.run(rx.clone()))))
+        }
+        None => (None, None),
+    };
     let router = app(state.clone());
     let task = tokio::spawn(serve::serve(listener, router, tls, rx));
     Ok(RunningSim {
+        ssh_addr,
+        ssh_task,
         addr,
         base_url,
         state,
@@ -168,6 +181,12 @@ impl RunningSim {
         self.state.faults.clone()
     }
 
+    /// The SSH gateway's address (`SimConfig::ssh_listen`): the jump host through which
+    /// the VMs' emulated sshd answers.
+    pub fn ssh_addr(&self) -> Option<SocketAddr> {
+        self.ssh_addr
+    }
+
     /// The PEM of the self-signed certificate (TLS only): trust it to connect.
     pub fn ca_cert_pem(&self) -> Option<String> {
         self.ca_pem.clone()
@@ -177,6 +196,9 @@ impl RunningSim {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        if let Some(t) = self.ssh_task {
+            let _ = t.await;
+        }
         if let Err(e) = self.state.backend.save_now() {
             tracing::error!("saving state at shutdown: {e:#}");
         }

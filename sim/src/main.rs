@@ -124,6 +124,17 @@ struct Args {
     /// Where to write the certificate (PEM) with --tls, so clients can trust it.
     #[arg(long, value_name = "FILE", requires = "tls")]
     tls_cert_out: Option<PathBuf>,
+
+    /// Serve the SSH gateway (the VMs' jump host) on this address: `direct-tcpip` to a VM's
+    /// address and port 22 reaches its emulated sshd, which never executes anything.
+    #[arg(long, value_name = "ADDR", env = "OKEANOS_SIM_SSH_LISTEN")]
+    ssh_listen: Option<SocketAddr>,
+    /// How long a VM is ACTIVE before its sshd answers (e.g. 3s, 500ms).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "3s")]
+    ssh_boot_time: Duration,
+    /// How long an emulated recipe run takes (e.g. 2s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "2s")]
+    recipe_time: Duration,
 }
 
 fn secs(s: Option<f64>, default: Duration) -> anyhow::Result<Duration> {
@@ -206,6 +217,9 @@ fn config(a: &Args) -> anyhow::Result<SimConfig> {
             cert_out: a.tls_cert_out.clone(),
         }),
         seed: a.seed,
+        ssh_listen: a.ssh_listen,
+        ssh_boot_time: a.ssh_boot_time,
+        recipe_time: a.recipe_time,
     })
 }
 
@@ -226,6 +240,9 @@ async fn main() -> anyhow::Result<()> {
         sim.auth_url(),
         sim.token()
     );
+    if let Some(ssh) = sim.ssh_addr() {
+        println!("okeanos-sim SSH gateway (jump host): {ssh}");
+    }
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

@@ -106,6 +106,34 @@ impl Backend {
         self.lock().settings.fail_build_names.push(pattern.into());
     }
 
+    /// Sets how long a VM is ACTIVE before its emulated sshd answers, and how long an
+    /// emulated recipe run takes (both apply from now on).
+    pub fn set_ssh_times(&self, boot_time: std::time::Duration, recipe_time: std::time::Duration) {
+        let mut core = self.lock();
+        core.settings.ssh.boot_time = boot_time;
+        core.settings.ssh.recipe_time = recipe_time;
+    }
+
+    /// Adds a recipe fault rule (the last matching rule decides a run's outcome).
+    pub fn add_recipe_fault(&self, rule: crate::ssh::RecipeFault) {
+        self.lock().settings.ssh.faults.push(rule);
+    }
+
+    /// Removes every recipe fault rule.
+    pub fn clear_recipe_faults(&self) {
+        self.lock().settings.ssh.faults.clear();
+    }
+
+    /// The recipe fault rules.
+    pub fn recipe_faults(&self) -> Vec<crate::ssh::RecipeFault> {
+        self.lock().settings.ssh.faults.clone()
+    }
+
+    /// A server's SSH view: host key, users, uploads, `recipes` and `inherited` records.
+    pub fn recipes(&self, server_id: u64) -> ApiResult<serde_json::Value> {
+        self.read(|c| c.ssh_recipes_view(server_id))
+    }
+
     /// Replaces the timings of future jobs.
     pub fn set_timings(&self, timings: Timings) {
         self.lock().settings.timings = timings;
@@ -141,10 +169,13 @@ impl Backend {
         self.lock().settings.users.clone()
     }
 
-    /// Deletes every resource and restores the seed state (settings are kept).
+    /// Deletes every resource and restores the seed state (settings are kept, and so is
+    /// the SSH gateway's host key: the gateway keeps running).
     pub fn reset(&self) -> anyhow::Result<()> {
         let mut core = self.lock();
+        let gateway_key = core.state.ssh.gateway_key_seed.take();
         core.state = seed::fresh_state(Utc::now());
+        core.state.ssh.gateway_key_seed = gateway_key;
         core.generation += 1;
         self.save(&core)
     }

@@ -133,6 +133,7 @@ impl Core {
                 self.complete_destroy(id, at);
             }
         }
+        self.ssh_on_task_done(id, task.kind, at);
     }
 
     /// A build ends for the server's volumes and NICs too: in use and ACTIVE, or ERROR.

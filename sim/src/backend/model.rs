@@ -43,6 +43,8 @@ pub struct State {
     pub floating_ips: BTreeMap<u64, FloatingIp>,
     /// Key pairs of every user.
     pub keypairs: Vec<Keypair>,
+    /// The VMs' emulated sshd: host keys, authorized keys, uploads, recipe records.
+    pub ssh: crate::ssh::SshState,
 }
 
 /// Server status as the API shows it (`status`).

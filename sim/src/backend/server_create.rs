@@ -186,7 +186,17 @@ impl Core {
         let volumes = self.plan_volumes(user, &req.block_devices, &flavor, &image)?;
         let project = req.project.clone().unwrap_or_else(|| user.to_string());
         self.charge_server(&project, &flavor, &volumes)?;
-        self.insert_server(user, req, project, &flavor, image, volumes)
+        let root_source = volumes
+            .first()
+            .and_then(|v| v.snapshot_id.clone().or_else(|| v.image_id.clone()))
+            .unwrap_or_else(|| image.id.clone());
+        let personality = req.personality.clone();
+        let created = self.insert_server(user, req, project, &flavor, image, volumes)?;
+        let files = personality
+            .iter()
+            .map(|p| (p.path.as_str(), p.contents.as_str()));
+        self.ssh_on_create(created.0, files, &root_source);
+        Ok(created)
     }
 
     /// Resolves the flavor, image and key pairs the request names; a flavor that exists

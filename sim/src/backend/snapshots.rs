@@ -100,6 +100,9 @@ impl Core {
                 }),
             },
         );
+        if v.index == Some(0) {
+            self.ssh_on_snapshot(&id, sid);
+        }
         Ok(id)
     }
 

@@ -26,6 +26,8 @@ pub struct Settings {
     pub fail_builds: u32,
     /// Builds of servers whose name contains one of these fail.
     pub fail_build_names: Vec<String>,
+    /// Boot and recipe times, recipe fault rules.
+    pub ssh: crate::ssh::SshSettings,
 }
 
 /// The whole mutable world: persisted state, runtime settings, static catalog.
@@ -76,6 +78,11 @@ impl Core {
                 project_quotas: BTreeMap::new(),
                 fail_builds: config.faults.fail_builds,
                 fail_build_names: config.faults.fail_build_names.clone(),
+                ssh: crate::ssh::SshSettings {
+                    boot_time: config.ssh_boot_time,
+                    recipe_time: config.recipe_time,
+                    faults: Vec::new(),
+                },
             },
             flavors: seed::flavors(),
             volume_types: seed::volume_types(),

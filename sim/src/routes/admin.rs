@@ -1,5 +1,6 @@
 //! Admin API under `/_sim/` (no token): reset, timings, faults, quotas, users, state,
-//! request counts. Never mixed with the Synnefo routes.
+//! request counts, the SSH emulation's recipe records and recipe fault rules. Never mixed
+//! with the Synnefo routes.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::{FaultConfig, QuotaLimits, SimUser, Timings};
+use crate::ssh::RecipeFault;
 use crate::state::AppState;
 
 /// Admin routes (nested under `/_sim`).
@@ -26,6 +28,13 @@ pub fn routes() -> Router<AppState> {
         .route("/state", get(dump_state))
         .route("/requests", get(requests))
         .route("/complete", post(complete))
+        .route("/servers/{id}/recipes", get(server_recipes))
+        .route(
+            "/recipe-faults",
+            get(get_recipe_faults)
+                .post(add_recipe_fault)
+                .delete(clear_recipe_faults),
+        )
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -143,8 +152,11 @@ async fn add_user(State(st): State<AppState>, body: axum::body::Bytes) -> Respon
     })
 }
 
+/// The state as saved, less the SSH host keys' private seeds.
 async fn dump_state(State(st): State<AppState>) -> Response {
-    axum::Json(st.backend.snapshot()).into_response()
+    let mut state = st.backend.snapshot();
+    state.ssh.redact_secrets();
+    axum::Json(state).into_response()
 }
 
 async fn requests(State(st): State<AppState>) -> Response {
@@ -154,5 +166,42 @@ async fn requests(State(st): State<AppState>) -> Response {
 
 async fn complete(State(st): State<AppState>) -> Response {
     st.backend.complete_all_jobs();
+    done()
+}
+
+async fn server_recipes(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": format!("Server {id} not found")})),
+        )
+            .into_response();
+    };
+    match st.backend.recipes(id) {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn get_recipe_faults(State(st): State<AppState>) -> Response {
+    axum::Json(json!({"rules": st.backend.recipe_faults()})).into_response()
+}
+
+async fn add_recipe_fault(State(st): State<AppState>, body: axum::body::Bytes) -> Response {
+    with_body(&body, |rule: RecipeFault| match rule.check() {
+        Ok(()) => {
+            st.backend.add_recipe_fault(rule);
+            done()
+        }
+        Err(e) => bad(e),
+    })
+}
+
+async fn clear_recipe_faults(State(st): State<AppState>) -> Response {
+    st.backend.clear_recipe_faults();
     done()
 }

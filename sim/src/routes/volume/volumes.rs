@@ -64,7 +64,7 @@ pub fn volume_view(v: &Volume, base: &str, detail: bool) -> Value {
 async fn list_volumes(cx: Ctx, Since(since): Since, view: ListView) -> ApiResult<Response> {
     let list: Vec<Value> = cx.read(|c, u| {
         c.volumes_of(u, since)
-            .map(|v| volume_view(v, &cx.base, view.detail || since.is_some()))
+            .map(|v| volume_view(v, &cx.base, view.detail))
             .collect()
     });
     Ok(list_or_not_modified("volumes", list, since))

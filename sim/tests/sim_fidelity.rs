@@ -512,7 +512,7 @@ async fn a_volume_created_on_a_drbd_server_is_allowed() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let vid = r.json()["volume"]["id"].as_str().unwrap().to_string();
     let v = s.wait_volume(&vid, "in_use").await;
-    assert_eq!(v["volume_type"], "1");
+    assert_eq!(v["volume_type"], json!(1));
 }
 
 // ---- changes-since ---------------------------------------------------------------------
@@ -889,5 +889,133 @@ async fn resize_looks_up_the_flavor_first_and_words_the_same_flavor() {
         Some(&format!(
             "Server '<vm:{id}@backend:1>' flavor is already '<{VLMC}:{name}>'."
         )),
+    );
+}
+
+// ---- Block storage -------------------------------------------------------------------
+
+/// volume/views.py `volume_to_dict`: every field and its JSON type — `id` a string,
+/// `volume_type` an integer, the attachment's `server_id`, `volume_id`, `device_index`
+/// integers, `deleted` and `shared_to_project` booleans, no `updated_at` or `bootable`;
+/// `volume_type_to_dict`: the type's `id` an integer.
+#[tokio::test]
+async fn volume_body_fields_and_types() {
+    let s = Sim::start().await;
+    let sid = s.active_server("vb", VLMC).await;
+    let server = s.get(&format!("/compute/v2.0/servers/{sid}")).await.json();
+    let root = server["server"]["volumes"][0].as_u64().unwrap();
+    let v = s.get(&format!("/volume/v2.0/volumes/{root}")).await.json()["volume"].clone();
+    assert_eq!(v["id"], json!(root.to_string()));
+    assert!(v["volume_type"].is_u64(), "{v}");
+    assert_eq!(
+        v["attachments"],
+        json!([{"server_id": sid, "volume_id": root, "device_index": 0}])
+    );
+    assert_eq!(v["deleted"], json!(false));
+    assert_eq!(v["shared_to_project"], json!(false));
+    assert_eq!(v["source_volid"], Value::Null);
+    for gone in ["updated_at", "bootable"] {
+        assert!(v.get(gone).is_none(), "{gone} in {v}");
+    }
+    let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "attachments",
+            "created_at",
+            "delete_on_termination",
+            "deleted",
+            "display_description",
+            "display_name",
+            "id",
+            "image_id",
+            "links",
+            "metadata",
+            "shared_to_project",
+            "size",
+            "snapshot_id",
+            "source_volid",
+            "status",
+            "tenant_id",
+            "user_id",
+            "volume_type"
+        ]
+    );
+    let t = s.get("/volume/v2.0/types").await.json();
+    assert!(t["volume_types"][0]["id"].is_u64(), "{t}");
+}
+
+/// volume/urls.py matches volume ids with `(\d+)`; others reach `api_endpoint_not_found`
+/// (400). volume/views.py `update_volume`: "Nothing to update.", and
+/// `delete_on_termination` must be a boolean (`get_attribute(..., attr_type=bool)`).
+#[tokio::test]
+async fn volume_ids_and_empty_updates() {
+    let s = Sim::start().await;
+    let r = s.get("/volume/v2.0/volumes/abc").await;
+    assert_fault(&r, 400, "badRequest", Some("API endpoint not found"));
+    let sid = s.active_server("vu", VLMC).await;
+    let server = s.get(&format!("/compute/v2.0/servers/{sid}")).await.json();
+    let root = server["server"]["volumes"][0].as_u64().unwrap();
+    let url = format!("/volume/v2.0/volumes/{root}");
+    let r = s.put(&url, json!({"volume": {}})).await;
+    assert_fault(&r, 400, "badRequest", Some("Nothing to update."));
+    let r = s
+        .put(&url, json!({"volume": {"delete_on_termination": "false"}}))
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Malformed request. Invalid 'delete_on_termination' field"),
+    );
+    let r = s
+        .put(&url, json!({"volume": {"display_name": "root"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["volume"]["display_name"], "root");
+}
+
+/// volume/urls.py `volume_metadata_demux` (GET, POST merges, PUT replaces, 200) and
+/// `volume_metadata_item_demux` (DELETE, 200; a missing key is 400); volume/views.py
+/// `update_volume_metadata`'s limits (key 64, value 255, 10 items).
+#[tokio::test]
+async fn volume_metadata_endpoints() {
+    let s = Sim::start().await;
+    let sid = s.active_server("vm", VLMC).await;
+    let server = s.get(&format!("/compute/v2.0/servers/{sid}")).await.json();
+    let root = server["server"]["volumes"][0].as_u64().unwrap();
+    let url = format!("/volume/v2.0/volumes/{root}/metadata");
+    let r = s
+        .post(&url, json!({"metadata": {"a": "1", "b": "2"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), json!({"metadata": {"a": "1", "b": "2"}}));
+    let r = s.put(&url, json!({"metadata": {"c": "3"}})).await;
+    assert_eq!(r.json(), json!({"metadata": {"c": "3"}}));
+    assert_eq!(s.get(&url).await.json(), json!({"metadata": {"c": "3"}}));
+    let r = s.delete(&format!("{url}/c")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = s.delete(&format!("{url}/c")).await;
+    assert_fault(&r, 400, "badRequest", Some("Metadata key not found"));
+    let r = s
+        .post(&url, json!({"metadata": {"k".repeat(65): "v"}}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Metadata key is too long."));
+    let many: serde_json::Map<String, Value> =
+        (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let r = s.put(&url, json!({"metadata": many})).await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Volumes cannot have more than 10 metadata items"),
+    );
+    let r = s.post(&url, json!({})).await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Malformed request. Missing attribute 'metadata'."),
     );
 }

@@ -1019,3 +1019,45 @@ async fn volume_metadata_endpoints() {
         Some("Malformed request. Missing attribute 'metadata'."),
     );
 }
+
+// ---- Snapshots -------------------------------------------------------------------------
+
+/// volume/views.py `snapshot_to_dict` and `create_snapshot`: the default name is
+/// "Snapshot of volume '<id>'"; progress is the integer 0 until AVAILABLE, then the string
+/// "100%"; no `updated_at`; the plain list shows full entries (the function ignores
+/// `detail`).
+#[tokio::test]
+async fn snapshot_names_progress_and_list_entries() {
+    let s = Sim::start().await;
+    let sid = s.active_server("sn", VLMC).await;
+    let server = s.get(&format!("/compute/v2.0/servers/{sid}")).await.json();
+    let root = server["server"]["volumes"][0].as_u64().unwrap();
+    let r = s
+        .post(
+            "/volume/v2.0/snapshots",
+            json!({"snapshot": {"volume_id": root.to_string()}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let snap = r.json()["snapshot"].clone();
+    assert_eq!(snap["display_name"], format!("Snapshot of volume '{root}'"));
+    assert_eq!(snap["status"], "CREATING");
+    assert_eq!(snap["os-extended-snapshot-attribute:progress"], json!(0));
+    assert!(snap.get("updated_at").is_none(), "{snap}");
+    let id = snap["id"].as_str().unwrap().to_string();
+    let done = s
+        .wait_for(&format!("/volume/v2.0/snapshots/{id}"), |v| {
+            v["snapshot"]["status"] == "AVAILABLE"
+        })
+        .await;
+    assert_eq!(
+        done["snapshot"]["os-extended-snapshot-attribute:progress"],
+        "100%"
+    );
+    let list = s.get("/volume/v2.0/snapshots").await.json();
+    assert_eq!(list["snapshots"][0]["status"], "AVAILABLE");
+    assert_eq!(
+        list["snapshots"][0]["volume_id"],
+        done["snapshot"]["volume_id"]
+    );
+}

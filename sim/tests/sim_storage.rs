@@ -407,11 +407,10 @@ async fn snapshot_of_root_volume_is_an_image_that_boots_servers() {
         .json();
     assert_eq!(v["snapshot"]["status"], "CREATING");
     assert_eq!(v["snapshot"]["volume_id"], root.to_string());
-    assert!(
-        v["snapshot"]["os-extended-snapshot-attribute:progress"]
-            .as_str()
-            .unwrap()
-            .ends_with('%')
+    // volume/views.py `snapshot_to_dict`: the integer 0 until AVAILABLE.
+    assert_eq!(
+        v["snapshot"]["os-extended-snapshot-attribute:progress"],
+        json!(0)
     );
     let img = s.get(&format!("/compute/v2.0/images/{snap}")).await.json();
     assert_eq!(img["image"]["status"], "SAVING");

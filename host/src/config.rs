@@ -114,6 +114,10 @@ pub struct OrchestrationConfig {
     /// this long at most.
     #[serde(with = "humantime_serde")]
     pub lease_ttl: Duration,
+    /// How long the cloud typically takes to build a VM: the first poll of a build is timed on
+    /// it (then learned from the builds seen). Unset: polls start fast and back off.
+    #[serde(with = "humantime_serde")]
+    pub expected_build_time: Option<Duration>,
 }
 
 impl Default for OrchestrationConfig {
@@ -125,6 +129,7 @@ impl Default for OrchestrationConfig {
             replace_failed: 2,
             max_vms_per_run: 1000,
             lease_ttl: Duration::from_secs(60),
+            expected_build_time: None,
         }
     }
 }
@@ -142,7 +147,11 @@ pub struct SimulatorConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
+    /// Connector calls running at once (each holds an instance while it waits on the cloud).
     pub max_instances: u32,
+    /// Calls that may wait for an instance; beyond it calls fail at once as `busy` (503 with
+    /// `Retry-After` in serve mode).
+    pub max_queued: u32,
     pub max_memory_mb: usize,
     /// Directory for precompiled components; default: the user's cache dir.
     pub cache_dir: Option<PathBuf>,
@@ -153,6 +162,7 @@ impl Default for EngineConfig {
         let d = connector_runtime::engine::EngineSettings::default();
         EngineConfig {
             max_instances: d.max_instances,
+            max_queued: d.max_queued,
             max_memory_mb: d.max_memory_bytes >> 20,
             cache_dir: None,
         }

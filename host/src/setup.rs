@@ -59,7 +59,11 @@ pub async fn open(
         spec,
         source,
         simulator,
+        expected_build,
     } = okeanos_cloud(config).await?;
+    if let Some(typical) = expected_build {
+        runtime.build_clock(&spec.name).seed(typical);
+    }
     let connector = match component_override {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -85,6 +89,9 @@ pub struct OkeanosCloud {
     pub source: CloudSource,
     /// The in-process simulator, when no cloud is configured: keep it alive while serving.
     pub simulator: Option<EmbeddedSim>,
+    /// How long a VM build typically takes (`[orchestration] expected_build_time`, or the
+    /// embedded simulator's build time): polls are timed on it until builds are seen.
+    pub expected_build: Option<std::time::Duration>,
 }
 
 /// Picks the cloud like [`open`] does (starting the simulator if needed) and returns the
@@ -95,10 +102,15 @@ pub async fn okeanos_cloud(config: &HostConfig) -> anyhow::Result<OkeanosCloud> 
         None => start_simulator(config).await?,
     };
     let spec = okeanos_spec(config, &cloud)?;
+    let expected_build = config
+        .orchestration
+        .expected_build_time
+        .or(simulator.as_ref().map(|_| simulator_build_time(config)));
     Ok(OkeanosCloud {
         spec,
         source: cloud.source,
         simulator,
+        expected_build,
     })
 }
 
@@ -107,6 +119,7 @@ pub async fn okeanos_cloud(config: &HostConfig) -> anyhow::Result<OkeanosCloud> 
 pub fn runtime(config: &HostConfig) -> anyhow::Result<Runtime> {
     let runtime = Runtime::new(EngineSettings {
         max_instances: config.engine.max_instances,
+        max_queued: config.engine.max_queued,
         max_memory_bytes: config.engine.max_memory_mb << 20,
     })?;
     let Some(dir) = config
@@ -218,6 +231,14 @@ pub fn default_sim_state_file() -> PathBuf {
         .join("okeanos-sim.json")
 }
 
+/// How long the embedded simulator takes to build a VM.
+fn simulator_build_time(config: &HostConfig) -> std::time::Duration {
+    config
+        .simulator
+        .build_time
+        .unwrap_or(std::time::Duration::from_secs(3))
+}
+
 async fn start_simulator(config: &HostConfig) -> anyhow::Result<(Cloud, Option<EmbeddedSim>)> {
     let state_file = config
         .simulator
@@ -228,11 +249,7 @@ async fn start_simulator(config: &HostConfig) -> anyhow::Result<(Cloud, Option<E
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the simulator state dir {}", dir.display()))?;
     }
-    let build = config
-        .simulator
-        .build_time
-        .unwrap_or(std::time::Duration::from_secs(3));
-    let (endpoint, sim) = embedded::start(&state_file, build).await?;
+    let (endpoint, sim) = embedded::start(&state_file, simulator_build_time(config)).await?;
     eprintln!(
         "no cloud configured: using the embedded ~Okeanos simulator (state in {}); set [cloud] in {} or OKEANOS_TOKEN to use the real ~Okeanos",
         state_file.display(),

@@ -4,6 +4,7 @@
 use crate::bindings::types::{
     ConnectorInfo, Disk, Flavor, Image, Quota, ResizePlan, Size, Tag, Vm, VmSpec, VmState,
 };
+use crate::build_clock::BuildClock;
 use crate::engine::Connector;
 use crate::error::{CallError, ErrorKind};
 use crate::metrics::CallLabels;
@@ -62,6 +63,7 @@ macro_rules! op {
 fn asked_wait(e: &CallError) -> std::time::Duration {
     match e {
         CallError::Cloud(c) => c.retry_after.unwrap_or_default(),
+        CallError::Busy { retry_after, .. } => *retry_after,
         _ => std::time::Duration::ZERO,
     }
 }
@@ -72,6 +74,11 @@ impl Client {
             connector,
             retry: RetryPolicy::default(),
         }
+    }
+
+    /// What the host has learned of this connector's cloud's build times.
+    pub fn build_clock(&self) -> &BuildClock {
+        self.connector.build_clock()
     }
 
     /// The same connector under another retry policy.
@@ -94,10 +101,12 @@ impl Client {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CallError>>,
     {
-        let policy = if repeat == Repeat::Never {
-            RetryPolicy::none()
-        } else {
-            self.retry
+        let policy = self.retry;
+        // A call the host had no room for never started: even a create may be repeated,
+        // unless the caller wants to hear "busy" at once (an API request).
+        let may_repeat = |e: &CallError| match e {
+            CallError::Busy { .. } => !crate::admission::answers_busy(),
+            _ => repeat != Repeat::Never,
         };
         let started = Instant::now();
         let mut attempt = 0;
@@ -111,6 +120,7 @@ impl Client {
                 }
                 Err(e)
                     if is_transient(&e)
+                        && may_repeat(&e)
                         && attempt < policy.max_attempts
                         && started.elapsed() + asked_wait(&e) < policy.budget =>
                 {

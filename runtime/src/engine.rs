@@ -5,7 +5,9 @@
 //! stopped the guest (trap, panic, CPU budget, memory cap, wall-clock timeout). Either way the
 //! error belongs to that call only: the instance is thrown away with its `Store`.
 
+use crate::admission::{Admission, BUSY_RETRY_AFTER};
 use crate::bindings::{CloudConnector, CloudConnectorPre, types};
+use crate::build_clock::BuildClock;
 use crate::digest::digest;
 use crate::error::{CallError, CloudError};
 use crate::keyvalue::SharedKv;
@@ -26,8 +28,12 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Engine-wide settings: they bound every connector loaded into the engine.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
-    /// Instances alive at once (calls in flight across all connectors).
+    /// Instances alive at once: calls running across all connectors. A call holds its
+    /// instance while it waits on the cloud, so this is how many cloud calls can be in flight.
     pub max_instances: u32,
+    /// Calls that may wait for an instance beyond those; any more are refused at once
+    /// ([`CallError::Busy`]) instead of queueing without bound.
+    pub max_queued: u32,
     /// The largest linear memory any connector may get (per-connector limits are lower or equal).
     pub max_memory_bytes: usize,
 }
@@ -35,7 +41,8 @@ pub struct EngineSettings {
 impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
-            max_instances: 256,
+            max_instances: 1024,
+            max_queued: 1024,
             max_memory_bytes: 256 << 20,
         }
     }
@@ -47,10 +54,12 @@ pub struct Runtime {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
     settings: EngineSettings,
-    /// Bounds calls in flight to the pool's size, so a burst waits instead of failing.
-    slots: Arc<tokio::sync::Semaphore>,
+    /// Bounds calls running to the pool's size and calls waiting for it.
+    admission: Arc<Admission>,
     cache: Option<crate::cache::CompileCache>,
     metrics: Arc<crate::metrics::Metrics>,
+    /// Build times learned per connector name: they outlive hot swaps.
+    build_clocks: Arc<parking_lot::Mutex<BTreeMap<String, Arc<BuildClock>>>>,
 }
 
 impl Runtime {
@@ -61,13 +70,21 @@ impl Runtime {
         let mut linker = Linker::<HostState>::new(&engine);
         add_to_linker(&mut linker)
             .map_err(|e| anyhow::anyhow!("cannot set up the host capabilities: {e:#}"))?;
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let admission = Admission::new(
+            settings.max_instances as usize,
+            settings.max_queued as usize,
+            metrics.running.clone(),
+            metrics.queued.clone(),
+        );
         Ok(Runtime {
             engine,
             linker: Arc::new(linker),
-            slots: Arc::new(tokio::sync::Semaphore::new(settings.max_instances as usize)),
+            admission: Arc::new(admission),
             settings,
             cache: None,
-            metrics: Arc::default(),
+            metrics,
+            build_clocks: Arc::default(),
         })
     }
 
@@ -81,6 +98,15 @@ impl Runtime {
 
     pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
         &self.metrics
+    }
+
+    /// What the runtime has learned of the build times of connector `name`'s cloud.
+    pub fn build_clock(&self, name: &str) -> Arc<BuildClock> {
+        self.build_clocks
+            .lock()
+            .entry(name.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Keeps precompiled components in `cache` from now on.
@@ -138,7 +164,8 @@ impl Runtime {
                     .map_err(|e| anyhow::anyhow!("connector `{}`: {e:#}", spec.name))?,
                 limits: spec.limits,
                 kv: SharedKv::default(),
-                slots: self.slots.clone(),
+                admission: self.admission.clone(),
+                build_clock: self.build_clock(&spec.name),
                 engine: self.engine.clone(),
                 metrics: self.metrics.clone(),
             }),
@@ -234,7 +261,8 @@ struct ConnectorInner {
     http_client: crate::http_client::HttpClient,
     limits: Limits,
     kv: SharedKv,
-    slots: Arc<tokio::sync::Semaphore>,
+    admission: Arc<Admission>,
+    build_clock: Arc<BuildClock>,
     engine: Engine,
     metrics: Arc<crate::metrics::Metrics>,
 }
@@ -259,6 +287,11 @@ impl Connector {
 
     pub fn egress(&self) -> &EgressPolicy {
         &self.inner.policy
+    }
+
+    /// What the host has learned of this connector's cloud's VM build times.
+    pub fn build_clock(&self) -> &BuildClock {
+        &self.inner.build_clock
     }
 
     /// The metrics of the runtime the connector was loaded into.
@@ -294,7 +327,24 @@ impl Connector {
         in_flight.inc();
         // Decrements even if the caller drops this future midway.
         scopeguard::defer! { in_flight.dec(); }
-        let _slot = inner.slots.acquire().await.expect("semaphore never closed");
+        let _slot = inner.admission.enter().await.map_err(|busy| {
+            inner
+                .metrics
+                .errors
+                .get_or_create(&crate::metrics::ErrorLabels {
+                    connector: labels.connector.clone(),
+                    op: labels.op.clone(),
+                    kind: "busy".into(),
+                })
+                .inc();
+            CallError::Busy {
+                connector: inner.name.to_string(),
+                op,
+                running: busy.running,
+                queued: busy.queued,
+                retry_after: BUSY_RETRY_AFTER,
+            }
+        })?;
         let limits = &inner.limits;
         let cpu_ticks_max = (limits.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         let state = HostState::new(

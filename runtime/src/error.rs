@@ -120,6 +120,17 @@ pub enum CallError {
         op: &'static str,
         limit_bytes: usize,
     },
+    #[error(
+        "the host is at its limit for `{op}` on connector `{connector}`: {running} calls running and {queued} waiting (raise `max_instances` / `max_queued` under [engine]); try again in {}",
+        humantime::format_duration(*.retry_after)
+    )]
+    Busy {
+        connector: String,
+        op: &'static str,
+        running: usize,
+        queued: usize,
+        retry_after: Duration,
+    },
     #[error("connector `{connector}` could not be started for `{op}`: {message}")]
     Instantiate {
         connector: String,
@@ -146,6 +157,7 @@ impl CallError {
             CallError::CpuBudget { .. } => "cpu-budget",
             CallError::Memory { .. } => "memory",
             CallError::Instantiate { .. } => "instantiate",
+            CallError::Busy { .. } => "busy",
         }
     }
 

@@ -28,7 +28,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admission;
 pub mod bindings;
+pub mod build_clock;
 pub mod cache;
 pub mod client;
 pub mod digest;

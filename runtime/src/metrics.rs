@@ -37,6 +37,10 @@ pub struct Metrics {
     pub swaps: Family<ConnectorLabels, Counter>,
     pub swaps_rejected: Family<ConnectorLabels, Counter>,
     pub retries: Family<CallLabels, Counter>,
+    /// Calls holding an instance now (all connectors).
+    pub running: Gauge,
+    /// Calls waiting for an instance now (all connectors).
+    pub queued: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -63,6 +67,18 @@ impl Default for Metrics {
             retries.clone(),
         );
         registry.register("calls", "Calls into connectors", calls.clone());
+        let running = Gauge::default();
+        let queued = Gauge::default();
+        registry.register(
+            "calls_running",
+            "Connector calls holding an instance now, waits on the cloud included",
+            running.clone(),
+        );
+        registry.register(
+            "calls_queued",
+            "Connector calls waiting for a free instance (bounded by [engine] max_queued)",
+            queued.clone(),
+        );
         registry.register(
             "call_errors",
             "Failed connector calls by error kind",
@@ -103,6 +119,8 @@ impl Default for Metrics {
             swaps,
             swaps_rejected,
             retries,
+            running,
+            queued,
         }
     }
 }

@@ -51,14 +51,6 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// No repeats at all.
-    pub fn none() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..Self::default()
-        }
-    }
-
     /// The wait before attempt `attempt + 1` (after `attempt` failures): full jitter, i.e. a
     /// uniform draw from zero to the capped exponential, so many clients retrying at once
     /// spread out instead of hitting the cloud together.
@@ -83,6 +75,8 @@ pub fn is_transient(e: &CallError) -> bool {
             c.kind,
             ErrorKind::Unavailable | ErrorKind::Transport | ErrorKind::Protocol
         ),
+        // The host was full: the call never started, so it is always safe to repeat.
+        CallError::Busy { .. } => true,
         _ => false,
     }
 }

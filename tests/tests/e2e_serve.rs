@@ -766,3 +766,109 @@ fn rss_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_beyond_the_configured_bound_get_503_with_retry_after_and_show_in_metrics() {
+    let s = start_with(|text| {
+        text.replace(
+            "[engine]\n",
+            "[engine]\nmax_instances = 2\nmax_queued = 2\n",
+        )
+    })
+    .await;
+    let (code, vm) = s
+        .post(
+            "/v1/connectors/okeanos/vms",
+            json!({"image": "CELAR-Ubuntu-14.04-LTS", "flavor": "C2R2048D10ext_vlmc"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{vm}");
+    let done = s.poll(vm["status_url"].as_str().unwrap()).await;
+    let id = done["result"]["id"]
+        .as_str()
+        .expect("the VM's id")
+        .to_string();
+    // From now on the cloud takes its time: two calls run, two wait, the rest are refused.
+    s.sim.faults().set(okeanos_sim::FaultConfig {
+        global: okeanos_sim::FaultRule {
+            latency_ms: 2_000,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let path = format!("/v1/connectors/okeanos/vms/{id}");
+    let calls: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(s.get_as(USER, &path).send()))
+        .collect();
+    // While they are in flight, the metrics show the calls running and waiting.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let metrics = loop {
+        assert!(Instant::now() < deadline, "no call ever queued");
+        let text = s
+            .http
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.lines().any(|l| l == "connector_calls_queued 2") {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        metrics.lines().any(|l| l == "connector_calls_running 2"),
+        "{metrics}"
+    );
+    let (mut ok, mut busy) = (0, 0);
+    for call in calls {
+        let r = call.await.unwrap().unwrap();
+        match r.status() {
+            StatusCode::OK => ok += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                busy += 1;
+                let retry_after: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!(retry_after >= 1);
+                let v: Value = r.json().await.unwrap();
+                assert_eq!(v["error"]["kind"], "busy", "{v}");
+                assert!(
+                    v["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("max_queued"),
+                    "{v}"
+                );
+            }
+            other => panic!("unexpected {other}: {}", r.text().await.unwrap()),
+        }
+    }
+    assert!(busy >= 1, "the bound refused nothing ({ok} ok)");
+    assert!(
+        ok >= 2,
+        "the calls within the bound were served ({busy} busy)"
+    );
+    let text = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.lines().any(|l| l == "connector_calls_queued 0"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("connector_call_errors_total{") && l.contains("kind=\"busy\"")),
+        "{text}"
+    );
+}

@@ -67,7 +67,7 @@ impl ApiError {
             status: call_status(e),
             kind: Cow::Borrowed(e.label()),
             message: e.to_string(),
-            retry_after: None,
+            retry_after: call_retry_after(e),
         }
     }
 
@@ -80,7 +80,7 @@ impl ApiError {
                 status: call_status(call),
                 kind: Cow::Borrowed(call.label()),
                 message,
-                retry_after: None,
+                retry_after: call_retry_after(call),
             };
         }
         if message.contains("timed out after") {
@@ -113,11 +113,23 @@ fn call_status(e: &CallError) -> StatusCode {
             }
         },
         CallError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        // The host itself is full: the caller should come back shortly.
+        CallError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         CallError::Trap { .. }
         | CallError::CpuBudget { .. }
         | CallError::Memory { .. }
         | CallError::Instantiate { .. } => StatusCode::BAD_GATEWAY,
     }
+}
+
+/// `Retry-After` (whole seconds, at least one) when the host or the cloud said how long to wait.
+fn call_retry_after(e: &CallError) -> Option<u64> {
+    let wait = match e {
+        CallError::Busy { retry_after, .. } => Some(*retry_after),
+        CallError::Cloud(c) => c.retry_after,
+        _ => None,
+    }?;
+    Some(wait.as_secs_f64().ceil().max(1.0) as u64)
 }
 
 impl From<CallError> for ApiError {

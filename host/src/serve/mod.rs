@@ -114,6 +114,12 @@ pub async fn build_registry(
 ) -> anyhow::Result<Built> {
     let registry = Arc::new(Registry::new(crate::setup::runtime(config)?));
     let cloud = setup::okeanos_cloud(config).await?;
+    if let Some(typical) = cloud.expected_build {
+        registry
+            .runtime()
+            .build_clock(&cloud.spec.name)
+            .seed(typical);
+    }
     match fill(&registry, config, cloud.spec, okeanos_component).await {
         Ok(()) => Ok(Built {
             registry,
@@ -297,9 +303,17 @@ impl ServerState {
 /// The whole HTTP application.
 pub fn app(state: ServerState) -> Router {
     let admin = admin::routes().route_layer(axum::middleware::from_fn(auth::require_admin));
-    let v1 = ops::routes()
+    // An API call that finds the host full answers 503 + Retry-After at once (jobs, which
+    // run as their own tasks, wait their turn instead).
+    let calls = ops::routes()
         .merge(deployments::routes())
         .merge(jobs_routes())
+        .layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, next: axum::middleware::Next| {
+                connector_runtime::admission::answering_busy(next.run(req))
+            },
+        ));
+    let v1 = calls
         .merge(admin)
         .fallback(|| async { ApiError::not_found("no such route: see the routes table in the documentation of `connector_host::serve`") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));

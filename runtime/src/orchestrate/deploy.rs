@@ -124,22 +124,36 @@ impl Run<'_> {
         let mut lease = Lease::new(self.opts.lease_ttl);
         let mut slots = Slots::new(self.plan, self.opts.replace_failed, self.opts.resume);
         self.observer.progress(&slots.progress(self.plan));
-        let poll = self.opts.poll;
+        let clock = self.client.build_clock();
+        let poll = self.opts.poll.expecting(clock.expected());
         let deadline = poll.deadline();
         let mut intervals = poll.intervals();
         let mut phase = "";
+        let mut last_look = Instant::now();
         loop {
             if slots.any(SlotState::ToCreate) {
                 self.phase(&mut phase, "creating VMs");
                 self.create(&mut slots, &specs).await?;
                 self.observer.progress(&slots.progress(self.plan));
+                // Replacements start a new build: time the polls on it again.
+                intervals = poll.intervals();
             }
             // One list call per interval for the whole run, whatever its size.
             match self.client.list_vms(vec![tag(TAG_RUN, self.run_id)]).await {
                 Ok(vms) => {
                     lease.check(&vms)?;
                     lease.renew(self.client, &vms).await;
+                    let building = slots.building();
                     let replaced = slots.reconcile(&vms)?;
+                    let seen = super::wait::midpoint(last_look, Instant::now());
+                    for i in building {
+                        if let (SlotState::Running(_), Some(at)) =
+                            (&slots[i].state, slots[i].created_at)
+                        {
+                            clock.observe(seen.saturating_duration_since(at));
+                        }
+                    }
+                    last_look = Instant::now();
                     self.delete_all(&replaced).await;
                     self.observer.progress(&slots.progress(self.plan));
                     if slots.all_running() {
@@ -287,7 +301,10 @@ impl Run<'_> {
             };
             let (i, name, result) = joined.context("a create task panicked")?;
             match result {
-                Ok(vm) => slots[i].state = SlotState::Created(vm.id),
+                Ok(vm) => {
+                    slots[i].state = SlotState::Created(vm.id);
+                    slots[i].created_at = Some(Instant::now());
+                }
                 Err(e) if unclear(&e) => {
                     tracing::debug!("creating VM {name}: {e}; looking it up by its slot");
                     slots[i].state = SlotState::Unclear;

@@ -66,7 +66,7 @@ pub async fn run_image(client: &Client, mut req: RunRequest) -> anyhow::Result<(
     if !req.wait {
         return Ok((vm, run_id));
     }
-    match wait::vm_state(client, &vm.id, VmState::Running, req.poll).await {
+    match wait::vm_built(client, &vm.id, req.poll).await {
         Ok(vm) => Ok((vm, run_id)),
         Err(e) if req.keep_on_failure => {
             Err(e.context(format!("VM {} ({}) was kept as asked", vm.name, vm.id)))

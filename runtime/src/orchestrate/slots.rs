@@ -28,6 +28,8 @@ pub struct Slot {
     /// 1-based, as in the VM's name and `slipstream.index` tag.
     pub index: u32,
     pub state: SlotState,
+    /// When this run's create of the slot's VM returned (how long its build took is learned).
+    pub created_at: Option<tokio::time::Instant>,
 }
 
 impl Slot {
@@ -82,6 +84,7 @@ impl Slots {
                     group,
                     index,
                     state: start.clone(),
+                    created_at: None,
                 })
             })
             .collect();
@@ -106,6 +109,13 @@ impl Slots {
         self.slots
             .iter()
             .all(|s| matches!(s.state, SlotState::Running(_)))
+    }
+
+    /// The slots whose VM exists and does not run yet.
+    pub fn building(&self) -> Vec<usize> {
+        (0..self.slots.len())
+            .filter(|&i| matches!(self.slots[i].state, SlotState::Created(_)))
+            .collect()
     }
 
     /// The slots that need a create.

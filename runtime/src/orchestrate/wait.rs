@@ -10,32 +10,92 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How to poll: start fast (a simulator or a quick cloud answers in a second), back off to
-/// `max_interval` so a slow cloud is not hammered.
+/// `max_interval` so a slow cloud is not hammered. When the wait is for something whose
+/// typical duration is known (a VM build, see [`crate::build_clock::BuildClock`]), the first look is timed on it
+/// and the next ones come at a tenth of it, so the poll adds about 10% to the wait instead of
+/// the lag of a back-off that has already grown long.
 #[derive(Debug, Clone, Copy)]
 pub struct Poll {
     pub max_interval: Duration,
     pub timeout: Duration,
+    /// How long the awaited change typically takes, if known.
+    pub expect: Option<Duration>,
 }
+
+/// The shortest interval between two polls.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 impl Poll {
     pub fn new(max_interval: Duration, timeout: Duration) -> Self {
         Poll {
             max_interval,
             timeout,
+            expect: None,
         }
+    }
+
+    /// The same poll, timed on a change that typically takes `expect`.
+    pub fn expecting(self, expect: Option<Duration>) -> Self {
+        Poll { expect, ..self }
     }
 
     pub fn deadline(&self) -> Instant {
         Instant::now() + self.timeout
     }
 
-    /// The interval sequence: 250 ms, 500 ms, 1 s, … capped at `max_interval`.
-    pub fn intervals(&self) -> impl Iterator<Item = Duration> + use<> {
-        let max = self.max_interval.max(Duration::from_millis(50));
-        std::iter::successors(Some(Duration::from_millis(250).min(max)), move |d| {
-            Some((*d * 2).min(max))
-        })
+    /// The waits between polls (the first poll is at once). Unknown duration: 250 ms, 500 ms,
+    /// 1 s, … capped at `max_interval`. Expected duration `E`: a look at `0.8 E` (a little
+    /// early, so a cloud faster than expected is noticed and learned), then every `E/20` (at
+    /// least 100 ms, at most `max_interval`) until `1.5 E`, then doubling up to `max_interval`.
+    pub fn intervals(&self) -> Box<dyn Iterator<Item = Duration> + Send> {
+        let max = self.max_interval.max(MIN_INTERVAL / 2);
+        let back_off = move |first: Duration| {
+            std::iter::successors(Some(first.min(max)), move |d| Some((*d * 2).min(max)))
+        };
+        match self.expect {
+            None => Box::new(back_off(Duration::from_millis(250))),
+            Some(e) => {
+                let first = e.mul_f64(0.8);
+                let step = (e / 20).clamp(MIN_INTERVAL, max);
+                let steady = (e.mul_f64(0.7).as_millis() / step.as_millis().max(1)) as usize;
+                Box::new(
+                    std::iter::once(first)
+                        .chain(std::iter::repeat_n(step, steady))
+                        .chain(back_off(step * 2)),
+                )
+            }
+        }
     }
+}
+
+/// Waits until a VM just created runs, polling on the cloud's typical build time, and teaches
+/// the client's [`crate::build_clock::BuildClock`] what this build took.
+pub async fn vm_built(client: &Client, id: &str, poll: Poll) -> anyhow::Result<Vm> {
+    let clock = client.build_clock();
+    let started = Instant::now();
+    let mut last_pending = started;
+    let vm = vm_until(
+        client,
+        id,
+        poll.expecting(clock.expected()),
+        &format!("VM {id} to be {}", state_name(VmState::Running)),
+        |vm| {
+            let done = vm.state == VmState::Running;
+            if !done {
+                last_pending = Instant::now();
+            }
+            done
+        },
+    )
+    .await?;
+    clock.observe(midpoint(last_pending, Instant::now()) - started);
+    Ok(vm)
+}
+
+/// The best guess of when something happened between a look that saw it pending and one that
+/// saw it done.
+pub fn midpoint(pending: Instant, done: Instant) -> Instant {
+    pending + (done - pending) / 2
 }
 
 /// What one look at the awaited resource decided.
@@ -130,7 +190,7 @@ pub async fn vm_until(
     id: &str,
     poll: Poll,
     what: &str,
-    done: impl Fn(&Vm) -> bool,
+    mut done: impl FnMut(&Vm) -> bool,
 ) -> anyhow::Result<Vm> {
     let fetch = || client.get_vm(id.to_string());
     poll_until(poll, what, fetch, |r| match r {
@@ -271,6 +331,25 @@ pub fn image_state_name(s: ImageState) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expected_build_times_the_first_poll_then_polls_at_a_twentieth_of_it() {
+        let p = Poll::new(Duration::from_secs(2), Duration::from_secs(60))
+            .expecting(Some(Duration::from_secs(4)));
+        let v: Vec<_> = p.intervals().take(18).map(|d| d.as_millis()).collect();
+        assert_eq!(v[0], 3200);
+        assert!(v[1..15].iter().all(|&d| d == 200), "{v:?}");
+        assert_eq!(&v[15..], &[400, 800, 1600]);
+        // A long build is polled no faster than every max_interval after the first look.
+        let slow = Poll::new(Duration::from_secs(2), Duration::from_secs(600))
+            .expecting(Some(Duration::from_secs(60)));
+        assert!(
+            slow.intervals()
+                .skip(1)
+                .take(50)
+                .all(|d| d == Duration::from_secs(2))
+        );
+    }
 
     #[test]
     fn poll_intervals_back_off_to_the_cap() {

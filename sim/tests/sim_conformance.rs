@@ -487,14 +487,14 @@ async fn create_rejects_long_names_and_bad_metadata() {
         None,
     );
     assert_fault(
-        &s.create_server_with("m", VLMC, json!({"metadata": {"k".repeat(65): "v"}}))
+        &s.create_server_with("m", VLMC, json!({"metadata": {"k".repeat(51): "v"}}))
             .await,
         400,
         "badRequest",
         None,
     );
     assert_fault(
-        &s.create_server_with("m", VLMC, json!({"metadata": {"k": "v".repeat(256)}}))
+        &s.create_server_with("m", VLMC, json!({"metadata": {"k": "v".repeat(501)}}))
             .await,
         400,
         "badRequest",

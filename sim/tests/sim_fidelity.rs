@@ -512,5 +512,552 @@ async fn a_volume_created_on_a_drbd_server_is_allowed() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let vid = r.json()["volume"]["id"].as_str().unwrap().to_string();
     let v = s.wait_volume(&vid, "in_use").await;
-    assert_eq!(v["volume_type"], "1");
+    assert_eq!(v["volume_type"], json!(1));
+}
+
+// ---- changes-since ---------------------------------------------------------------------
+
+/// snf_django/lib/api/utils.py `isoparse`: `dateutil` reads the value and `astimezone`
+/// moves it to UTC, which Python 2 refuses for a naive time, so a time without a zone is
+/// "Invalid"; the future and anything older than `POLL_LIMIT` (3600 s) are 400 too; an
+/// empty value is no filter. Django decodes `+` in a query as a space (so an offset must
+/// be sent as `%2B`); RFC 2822 dates are read as well.
+#[tokio::test]
+async fn changes_since_is_parsed_like_isoparse() {
+    let s = Sim::start().await;
+    let fmt = |t: chrono::DateTime<chrono::Utc>, f: &str| t.format(f).to_string();
+    let recent = chrono::Utc::now() - chrono::TimeDelta::seconds(30);
+    let get = |q: String| {
+        let s = &s;
+        async move {
+            s.get(&format!("/compute/v2.0/servers?changes-since={q}"))
+                .await
+        }
+    };
+    // Without a zone: invalid, however well formed.
+    assert_fault(
+        &get(fmt(recent, "%Y-%m-%dT%H:%M:%S")).await,
+        400,
+        "badRequest",
+        Some("Invalid changes-since parameter."),
+    );
+    // A zone as `+00:00` arrives as a space unless percent-encoded.
+    assert_fault(
+        &get(fmt(recent, "%Y-%m-%dT%H:%M:%S+00:00")).await,
+        400,
+        "badRequest",
+        Some("Invalid changes-since parameter."),
+    );
+    for ok in [
+        fmt(recent, "%Y-%m-%dT%H:%M:%SZ"),
+        fmt(recent, "%Y-%m-%dT%H:%M:%S.%6f%%2B00:00"),
+        fmt(recent, "%Y-%m-%d%%20%H:%M:%S%%20UTC"),
+        fmt(recent, "%a,%%20%d%%20%b%%20%Y%%20%H:%M:%S%%20%%2B0000"),
+    ] {
+        let r = get(ok.clone()).await;
+        assert_eq!(r.status, StatusCode::NOT_MODIFIED, "{ok}");
+    }
+    let future = chrono::Utc::now() + chrono::TimeDelta::seconds(600);
+    assert_fault(
+        &get(fmt(future, "%Y-%m-%dT%H:%M:%SZ")).await,
+        400,
+        "badRequest",
+        Some("changes-since value set in the future."),
+    );
+    let old = chrono::Utc::now() - chrono::TimeDelta::seconds(3700);
+    assert_fault(
+        &get(fmt(old, "%Y-%m-%dT%H:%M:%SZ")).await,
+        400,
+        "badRequest",
+        Some("Too old changes-since value."),
+    );
+    // Empty: `isoparse("")` is None, the plain list.
+    assert_eq!(get(String::new()).await.status, StatusCode::OK);
+}
+
+/// api/servers.py `list_servers`: under `changes-since` the plain list stays plain
+/// (`vm_to_dict(server, detail)`); api/images.py `list_images` tests an `ifilter` object
+/// for emptiness, which is always true, so images never answer 304.
+#[tokio::test]
+async fn changes_since_keeps_the_view_and_images_never_304() {
+    let s = Sim::start().await;
+    let since =
+        (chrono::Utc::now() - chrono::TimeDelta::seconds(5)).format("%Y-%m-%dT%H:%M:%S%.6fZ");
+    s.create_server("plain", VLMC).await;
+    let v = s
+        .get(&format!("/compute/v2.0/servers?changes-since={since}"))
+        .await
+        .json();
+    let one = &v["servers"][0];
+    assert_eq!(one["name"], "plain");
+    assert!(one.get("status").is_none(), "{one}");
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
+    let r = s
+        .get(&format!("/compute/v2.0/images/detail?changes-since={now}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), json!({"images": []}));
+}
+
+// ---- Compute: server creation ----------------------------------------------------------
+
+/// api/servers.py `create_server`: a missing key or a container of the wrong type is
+/// "Malformed request" (an explicit null `metadata` included, `server.get` returns it).
+#[tokio::test]
+async fn create_server_malformed_requests() {
+    let s = Sim::start().await;
+    for extra in [
+        json!({"metadata": null}),
+        json!({"metadata": ["a"]}),
+        json!({"personality": {}}),
+        json!({"networks": "x"}),
+        json!({"SNF:key_names": "k"}),
+        json!({"tags": "t"}),
+    ] {
+        let r = s.create_server_with("m", VLMC, extra.clone()).await;
+        assert_fault(&r, 400, "badRequest", Some("Malformed request"));
+    }
+    let r = s
+        .post(
+            "/compute/v2.0/servers",
+            json!({"server": {"name": "x", "flavorRef": VLMC}}),
+        )
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Malformed request"));
+    let r = s
+        .create_server_with("f", 0, json!({"flavorRef": "abc"}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Invalid flavor ID 'abc'"));
+    let r = s.create_server_with("f", 77777, json!({})).await;
+    assert_fault(&r, 404, "itemNotFound", Some("Flavor not found."));
+    let r = s.create_server_with("f", 900, json!({})).await;
+    assert_fault(
+        &r,
+        403,
+        "forbidden",
+        Some(
+            "It is not allowed to create a server from flavor with id '900', see 'allow_create' flavor attribute",
+        ),
+    );
+}
+
+/// api/servers.py `_parse_block_device` (with `snapshot` allowed), and logic/servers.py
+/// `create`: the image of the first block device must match `imageRef`, and a blank root
+/// is refused.
+#[tokio::test]
+async fn create_server_block_device_mapping() {
+    let s = Sim::start().await;
+    let bdm = |d: Value| json!({"block_device_mapping_v2": d});
+    let cases = [
+        (bdm(json!({})), "Block Device Mapping is Invalid"),
+        (bdm(json!([1])), "Block Device Mapping is Invalid"),
+        (
+            bdm(json!([{"uuid": UBUNTU}])),
+            "Block Device Mapping is Invalid: Invalid source_type field",
+        ),
+        (
+            bdm(json!([{"source_type": "disk"}])),
+            "Block Device Mapping is Invalid: source_type must be on of image, volume, blank, snapshot",
+        ),
+        (
+            bdm(json!([{"source_type": "image"}])),
+            "Block Device Mapping is Invalid: uuid of image is missing",
+        ),
+        (
+            bdm(json!([{"source_type": "image", "uuid": UBUNTU, "volume_size": "big"}])),
+            "Block Device Mapping is Invalid: Invalid size field",
+        ),
+        (
+            bdm(json!([{"source_type": "image", "uuid": UBUNTU, "delete_on_termination": "true"}])),
+            "Block Device Mapping is Invalid: Invalid delete_on_termination field",
+        ),
+        (
+            bdm(json!([{"source_type": "image", "uuid": "another-image"}])),
+            "The specified server's image is different from the the source of the first volume.",
+        ),
+        (
+            json!({"imageRef": "", "block_device_mapping_v2": [{"source_type": "blank", "volume_size": 10}]}),
+            "You need to specify either an image or a block device mapping.",
+        ),
+        (
+            bdm(json!([{"source_type": "blank", "volume_size": 10}])),
+            "Root volume cannot be blank",
+        ),
+    ];
+    for (extra, msg) in cases {
+        let r = s.create_server_with("b", VLMC, extra.clone()).await;
+        assert_fault(&r, 400, "badRequest", Some(msg));
+    }
+    // The image may come from the first block device alone.
+    let r = s
+        .create_server_with(
+            "from-bdm",
+            VLMC,
+            json!({"imageRef": null, "block_device_mapping_v2": [{"source_type": "image", "uuid": UBUNTU, "volume_size": 20}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.json());
+    assert_eq!(r.json()["server"]["image"]["id"], UBUNTU);
+}
+
+/// api/util.py `verify_personality` (item keys, `contents` required — a KeyError, the
+/// generic 500 — Python 2 `b64decode`, which skips foreign characters and fails only on
+/// padding) and `verify_user_data` (`BASE64_REGEXP`, "Marformed" as Synnefo spells it).
+#[tokio::test]
+async fn create_server_personality_and_user_data() {
+    let s = Sim::start().await;
+    let p = |item: Value| json!({"personality": [item]});
+    let malformed = "Malformed personality in request";
+    for item in [
+        json!("x"),
+        json!({"path": "/a", "contents": "aGk=", "extra": 1}),
+        json!({"path": "/a", "contents": 5}),
+        json!({"path": "/a", "contents": "aGk"}),
+    ] {
+        let r = s.create_server_with("p", VLMC, p(item.clone())).await;
+        assert_fault(&r, 400, "badRequest", Some(malformed));
+    }
+    let r = s
+        .create_server_with("p", VLMC, p(json!({"path": "/a"})))
+        .await;
+    assert_fault(&r, 500, "internalServerError", Some("Unexpected error"));
+    // No path, foreign characters: Synnefo takes it.
+    let r = s
+        .create_server_with("p", VLMC, p(json!({"contents": "aG\nk="})))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.json());
+    let r = s
+        .create_server_with("u", VLMC, json!({"user_data": "not base64"}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Marformed user_data request"));
+}
+
+/// Which check comes first when several fail: api/servers.py `create_server` checks the
+/// body, block devices, personality, user data, then the flavor, the password, the key
+/// names; logic/servers.py `create` then the name, the metadata count, the image, the
+/// key pairs; `_db_create_server` the metadata lengths (`VirtualMachineMetadata`: 50, 500).
+#[tokio::test]
+async fn create_server_check_order() {
+    let s = Sim::start().await;
+    let many: serde_json::Map<String, Value> =
+        (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let long = "n".repeat(256);
+    // Personality before the flavor.
+    let r = s
+        .create_server_with("o", 77777, json!({"personality": [1]}))
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Malformed personality in request"),
+    );
+    // User data before the flavor.
+    let r = s
+        .create_server_with("o", 77777, json!({"user_data": "!"}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Marformed user_data request"));
+    // The flavor before the password.
+    let r = s
+        .create_server_with("o", 77777, json!({"adminPass": "weak"}))
+        .await;
+    assert_fault(&r, 404, "itemNotFound", Some("Flavor not found."));
+    // The password before the name.
+    let r = s
+        .create_server_with(&long, VLMC, json!({"adminPass": "weak"}))
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some(
+            "Password not strong (must contain upper case, lower case, digits and be at least 10 characters!",
+        ),
+    );
+    let r = s
+        .create_server_with(
+            &long,
+            VLMC,
+            json!({"key_name": "a", "SNF:key_names": ["b"]}),
+        )
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Only one of the SNF:key_names andkey_name can be set"),
+    );
+    // The name before the metadata count, the count before the image.
+    let r = s
+        .create_server_with(&long, VLMC, json!({"metadata": many.clone()}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Server name is too long"));
+    let r = s
+        .create_server_with("o", VLMC, json!({"metadata": many, "imageRef": "nope"}))
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Virtual Machines cannot have more than 10 metadata items"),
+    );
+    // The key pair after the image, the metadata lengths last.
+    let r = s
+        .create_server_with(
+            "o",
+            VLMC,
+            json!({"key_name": "nokey", "metadata": {"k".repeat(51): "v"}}),
+        )
+        .await;
+    assert_fault(&r, 404, "itemNotFound", Some("Keypair nokey not found."));
+    let r = s
+        .create_server_with("o", VLMC, json!({"metadata": {"k".repeat(51): "v"}}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Metadata key is too long"));
+    let r = s
+        .create_server_with("o", VLMC, json!({"metadata": {"k": "v".repeat(501)}}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Metadata value is too long"));
+    let r = s
+        .create_server_with(
+            "o",
+            VLMC,
+            json!({"metadata": {"k".repeat(50): "v".repeat(500)}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        s.sim.backend().server_count(okeanos_sim::DEFAULT_USER_UUID),
+        1
+    );
+}
+
+/// api/servers.py `update_metadata` (POST; count, then "Malformed Request." lengths) and
+/// `metadata_demux` (GET and POST only: no PUT on the collection).
+#[tokio::test]
+async fn server_metadata_limits_and_methods() {
+    let s = Sim::start().await;
+    let id = s.create_server("meta", VLMC).await;
+    let url = format!("/compute/v2.0/servers/{id}/metadata");
+    let r = s
+        .post(&url, json!({"metadata": {"k".repeat(51): "v"}}))
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Malformed Request. Metadata key is too long"),
+    );
+    let r = s
+        .post(&url, json!({"metadata": {"k": "v".repeat(501)}}))
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Malformed Request. Metadata value is too long"),
+    );
+    let r = s
+        .post(&url, json!({"metadata": {"k".repeat(50): "v".repeat(500)}}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = s.put(&url, json!({"metadata": {"a": "b"}})).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// logic/servers.py `resize`: the flavor is looked up (api/util.py `get_flavor`) before
+/// the ServerCommand validates the action; the same flavor is 400 worded with the models'
+/// `__unicode__` (`<vm:ID@backend:B>`, `<ID:NAME>`).
+#[tokio::test]
+async fn resize_looks_up_the_flavor_first_and_words_the_same_flavor() {
+    let s = Sim::start().await;
+    let id = s.active_server("rs", VLMC).await;
+    // ACTIVE cannot be resized, but the unknown flavor is found out first.
+    let r = s.action(id, json!({"resize": {"flavorRef": 77777}})).await;
+    assert_fault(&r, 404, "itemNotFound", Some("Flavor not found."));
+    s.action(id, json!({"shutdown": {}})).await;
+    s.wait_server(id, "STOPPED").await;
+    let name = s.get(&format!("/compute/v2.0/flavors/{VLMC}")).await.json()["flavor"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s.action(id, json!({"resize": {"flavorRef": VLMC}})).await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some(&format!(
+            "Server '<vm:{id}@backend:1>' flavor is already '<{VLMC}:{name}>'."
+        )),
+    );
+}
+
+// ---- Block storage -------------------------------------------------------------------
+
+/// volume/views.py `volume_to_dict`: every field and its JSON type — `id` a string,
+/// `volume_type` an integer, the attachment's `server_id`, `volume_id`, `device_index`
+/// integers, `deleted` and `shared_to_project` booleans, no `updated_at` or `bootable`;
+/// `volume_type_to_dict`: the type's `id` an integer.
+#[tokio::test]
+async fn volume_body_fields_and_types() {
+    let s = Sim::start().await;
+    let sid = s.active_server("vb", VLMC).await;
+    let server = s.get(&format!("/compute/v2.0/servers/{sid}")).await.json();
+    let root = server["server"]["volumes"][0].as_u64().unwrap();
+    let v = s.get(&format!("/volume/v2.0/volumes/{root}")).await.json()["volume"].clone();
+    assert_eq!(v["id"], json!(root.to_string()));
+    assert!(v["volume_type"].is_u64(), "{v}");
+    assert_eq!(
+        v["attachments"],
+        json!([{"server_id": sid, "volume_id": root, "device_index": 0}])
+    );
+    assert_eq!(v["deleted"], json!(false));
+    assert_eq!(v["shared_to_project"], json!(false));
+    assert_eq!(v["source_volid"], Value::Null);
+    for gone in ["updated_at", "bootable"] {
+        assert!(v.get(gone).is_none(), "{gone} in {v}");
+    }
+    let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "attachments",
+            "created_at",
+            "delete_on_termination",
+            "deleted",
+            "display_description",
+            "display_name",
+            "id",
+            "image_id",
+            "links",
+            "metadata",
+            "shared_to_project",
+            "size",
+            "snapshot_id",
+            "source_volid",
+            "status",
+            "tenant_id",
+            "user_id",
+            "volume_type"
+        ]
+    );
+    let t = s.get("/volume/v2.0/types").await.json();
+    assert!(t["volume_types"][0]["id"].is_u64(), "{t}");
+}
+
+/// volume/urls.py matches volume ids with `(\d+)`; others reach `api_endpoint_not_found`
+/// (400). volume/views.py `update_volume`: "Nothing to update.", and
+/// `delete_on_termination` must be a boolean (`get_attribute(..., attr_type=bool)`).
+#[tokio::test]
+async fn volume_ids_and_empty_updates() {
+    let s = Sim::start().await;
+    let r = s.get("/volume/v2.0/volumes/abc").await;
+    assert_fault(&r, 400, "badRequest", Some("API endpoint not found"));
+    let sid = s.active_server("vu", VLMC).await;
+    let server = s.get(&format!("/compute/v2.0/servers/{sid}")).await.json();
+    let root = server["server"]["volumes"][0].as_u64().unwrap();
+    let url = format!("/volume/v2.0/volumes/{root}");
+    let r = s.put(&url, json!({"volume": {}})).await;
+    assert_fault(&r, 400, "badRequest", Some("Nothing to update."));
+    let r = s
+        .put(&url, json!({"volume": {"delete_on_termination": "false"}}))
+        .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Malformed request. Invalid 'delete_on_termination' field"),
+    );
+    let r = s
+        .put(&url, json!({"volume": {"display_name": "root"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["volume"]["display_name"], "root");
+}
+
+/// volume/urls.py `volume_metadata_demux` (GET, POST merges, PUT replaces, 200) and
+/// `volume_metadata_item_demux` (DELETE, 200; a missing key is 400); volume/views.py
+/// `update_volume_metadata`'s limits (key 64, value 255, 10 items).
+#[tokio::test]
+async fn volume_metadata_endpoints() {
+    let s = Sim::start().await;
+    let sid = s.active_server("vm", VLMC).await;
+    let server = s.get(&format!("/compute/v2.0/servers/{sid}")).await.json();
+    let root = server["server"]["volumes"][0].as_u64().unwrap();
+    let url = format!("/volume/v2.0/volumes/{root}/metadata");
+    let r = s
+        .post(&url, json!({"metadata": {"a": "1", "b": "2"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), json!({"metadata": {"a": "1", "b": "2"}}));
+    let r = s.put(&url, json!({"metadata": {"c": "3"}})).await;
+    assert_eq!(r.json(), json!({"metadata": {"c": "3"}}));
+    assert_eq!(s.get(&url).await.json(), json!({"metadata": {"c": "3"}}));
+    let r = s.delete(&format!("{url}/c")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = s.delete(&format!("{url}/c")).await;
+    assert_fault(&r, 400, "badRequest", Some("Metadata key not found"));
+    let r = s
+        .post(&url, json!({"metadata": {"k".repeat(65): "v"}}))
+        .await;
+    assert_fault(&r, 400, "badRequest", Some("Metadata key is too long."));
+    let many: serde_json::Map<String, Value> =
+        (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let r = s.put(&url, json!({"metadata": many})).await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Volumes cannot have more than 10 metadata items"),
+    );
+    let r = s.post(&url, json!({})).await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Malformed request. Missing attribute 'metadata'."),
+    );
+}
+
+// ---- Snapshots -------------------------------------------------------------------------
+
+/// volume/views.py `snapshot_to_dict` and `create_snapshot`: the default name is
+/// "Snapshot of volume '<id>'"; progress is the integer 0 until AVAILABLE, then the string
+/// "100%"; no `updated_at`; the plain list shows full entries (the function ignores
+/// `detail`).
+#[tokio::test]
+async fn snapshot_names_progress_and_list_entries() {
+    let s = Sim::start().await;
+    let sid = s.active_server("sn", VLMC).await;
+    let server = s.get(&format!("/compute/v2.0/servers/{sid}")).await.json();
+    let root = server["server"]["volumes"][0].as_u64().unwrap();
+    let r = s
+        .post(
+            "/volume/v2.0/snapshots",
+            json!({"snapshot": {"volume_id": root.to_string()}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let snap = r.json()["snapshot"].clone();
+    assert_eq!(snap["display_name"], format!("Snapshot of volume '{root}'"));
+    assert_eq!(snap["status"], "CREATING");
+    assert_eq!(snap["os-extended-snapshot-attribute:progress"], json!(0));
+    assert!(snap.get("updated_at").is_none(), "{snap}");
+    let id = snap["id"].as_str().unwrap().to_string();
+    let done = s
+        .wait_for(&format!("/volume/v2.0/snapshots/{id}"), |v| {
+            v["snapshot"]["status"] == "AVAILABLE"
+        })
+        .await;
+    assert_eq!(
+        done["snapshot"]["os-extended-snapshot-attribute:progress"],
+        "100%"
+    );
+    let list = s.get("/volume/v2.0/snapshots").await.json();
+    assert_eq!(list["snapshots"][0]["status"], "AVAILABLE");
+    assert_eq!(
+        list["snapshots"][0]["volume_id"],
+        done["snapshot"]["volume_id"]
+    );
 }

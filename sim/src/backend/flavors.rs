@@ -15,6 +15,6 @@ impl Core {
         self.flavor(id)
             .filter(|f| !f.deleted)
             .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("Flavor {id} not found")))
+            .ok_or_else(|| ApiError::not_found("Flavor not found."))
     }
 }

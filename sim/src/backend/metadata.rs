@@ -12,8 +12,6 @@ use crate::error::{ApiError, ApiResult};
 /// Metadata of one item.
 pub type Metadata = BTreeMap<String, String>;
 
-const MAX_METADATA: usize = 10;
-
 /// Whose metadata a request speaks of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetaOwner {
@@ -31,22 +29,22 @@ struct Slot<'a> {
     limited: bool,
 }
 
-/// Validates server metadata limits (count, key and value lengths).
+/// api/servers.py `update_metadata`: at most `CYCLADES_VM_MAX_METADATA` items once
+/// merged, then each key and value within `VirtualMachineMetadata`'s lengths (50, 500).
 pub fn check_metadata(meta: &Metadata) -> ApiResult<()> {
-    if meta.len() > MAX_METADATA {
+    use super::server_create::{MAX_VM_METADATA, META_KEY_LENGTH, META_VALUE_LENGTH};
+    if meta.len() > MAX_VM_METADATA {
         return Err(ApiError::bad(format!(
-            "Maximum number of metadata items is {MAX_METADATA}"
+            "Virtual Machines cannot have more than {MAX_VM_METADATA} metadata items"
         )));
     }
     for (k, v) in meta {
-        if k.is_empty() || k.chars().count() > 64 {
-            return Err(ApiError::bad(
-                "Malformed metadata key: must be 1 to 64 characters",
-            ));
+        if k.chars().count() > META_KEY_LENGTH {
+            return Err(ApiError::bad("Malformed Request. Metadata key is too long"));
         }
-        if v.chars().count() > 255 {
+        if v.chars().count() > META_VALUE_LENGTH {
             return Err(ApiError::bad(
-                "Metadata value is too long: at most 255 characters",
+                "Malformed Request. Metadata value is too long",
             ));
         }
     }

@@ -6,6 +6,7 @@ use rand::Rng;
 
 use super::model::{Server, ServerStatus, TaskKind};
 use super::quota::Usage;
+use super::seed::Flavor;
 use super::world::Core;
 use crate::error::{ApiError, ApiResult};
 
@@ -101,8 +102,11 @@ impl Core {
                 }
             }
             Action::Resize(flavor_id) => {
+                // logic/servers.py `resize`: the flavor is looked up before the
+                // ServerCommand validates the action.
+                let new = self.live_flavor(flavor_id)?;
                 self.validate_action(&s, "RESIZE")?;
-                let flavor = self.check_resize(&s.project, s.flavor_id, flavor_id)?;
+                let flavor = self.check_resize(&s, new)?;
                 self.set_server_task(id, TaskKind::Resize { flavor }, t.resize);
             }
             Action::Console(kind) => return console(&s, &kind).map(Some),
@@ -197,21 +201,19 @@ impl Core {
         )
     }
 
-    /// A resize keeps disk and volume type, and charges only the CPU and RAM it adds.
-    /// Returns the new flavor's id.
-    fn check_resize(&self, project: &str, old: u64, new: u64) -> ApiResult<u64> {
+    /// logic/servers.py `resize`, inside its ServerCommand: the same flavor is 400 (worded
+    /// with the models' `__unicode__`: `<vm:ID@backend:B>`, `<ID:NAME>`), as is another
+    /// disk size or volume type; any flavor allowed (`allow_create` is only for creation).
+    /// Charges only the CPU and RAM it adds. Returns the new flavor's id.
+    fn check_resize(&self, s: &Server, new: Flavor) -> ApiResult<u64> {
         let old = self
-            .flavor(old)
+            .flavor(s.flavor_id)
             .cloned()
             .ok_or_else(|| ApiError::Internal("server flavor vanished".into()))?;
-        let new = self.live_flavor(new)?;
         if new.id == old.id {
-            return Err(ApiError::bad("Server already has the requested flavor."));
-        }
-        if !new.allow_create {
-            return Err(ApiError::Forbidden(format!(
-                "Cannot resize server to flavor: {}",
-                new.id
+            return Err(ApiError::bad(format!(
+                "Server '<vm:{}@backend:{BACKEND_ID}>' flavor is already '<{}:{}>'.",
+                s.id, new.id, new.name
             )));
         }
         if new.disk != old.disk {
@@ -221,7 +223,7 @@ impl Core {
             return Err(ApiError::bad("Cannot change instance's volume type."));
         }
         self.check_quota(
-            project,
+            &s.project,
             Usage {
                 total_cpu: new.vcpus.saturating_sub(old.vcpus),
                 total_ram: new.ram.saturating_sub(old.ram),
@@ -231,6 +233,9 @@ impl Core {
         Ok(new.id)
     }
 }
+
+/// The id of the one Ganeti backend the simulator stands for.
+pub const BACKEND_ID: u64 = 1;
 
 /// `logic/servers.py` `console`: only for a started server, and no job is started; the
 /// grant is of the type asked for.

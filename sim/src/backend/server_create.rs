@@ -1,12 +1,10 @@
-//! `POST /servers`, in the order Synnefo checks things: the request on its own, then
-//! what it refers to, then the block devices, then quota, and only then any write — so a
-//! refused request leaves no trace.
+//! `POST /servers`, in the order Synnefo checks things (api/servers.py `create_server`,
+//! then logic/servers.py `create` and `_db_create_server`): the flavor, the password and
+//! the key names, the name, the image, the block devices, the metadata, then quota, and
+//! only then any write — so a refused request leaves no trace.
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-
-use super::metadata::check_metadata;
 use super::model::{Image, Server, ServerStatus, Task, TaskKind, Time, Volume, VolumeStatus};
 use super::quota::Usage;
 use super::seed::{Flavor, MAX_DISKS};
@@ -79,8 +77,6 @@ pub struct CreateServer {
     pub block_devices: Vec<BlockDevice>,
 }
 
-const MAX_PERSONALITY: usize = 5;
-const MAX_PERSONALITY_SIZE: usize = 10240;
 /// Largest volume made from an image or snapshot, in GiB.
 const MAX_IMAGE_VOLUME: u64 = 1024;
 /// Largest blank volume, in GiB.
@@ -110,61 +106,41 @@ impl PlannedVolume {
     }
 }
 
-fn over_limit(message: &str) -> ApiError {
-    ApiError::OverLimit {
-        message: message.into(),
-        details: String::new(),
-    }
-}
+/// `VirtualMachineMetadata.KEY_LENGTH` and `VALUE_LENGTH` (db/models.py).
+pub const META_KEY_LENGTH: usize = 50;
+/// See [`META_KEY_LENGTH`].
+pub const META_VALUE_LENGTH: usize = 500;
+/// `CYCLADES_VM_MAX_METADATA`.
+pub const MAX_VM_METADATA: usize = 10;
 
-fn decodes_as_base64(s: &str) -> bool {
-    base64::engine::general_purpose::STANDARD
-        .decode(s.as_bytes())
-        .is_ok()
-}
-
-/// Checks what the request says on its own (no state needed), so a malformed request
-/// fails before any lookup, as in Synnefo.
-fn check_request(req: &CreateServer) -> ApiResult<()> {
-    if req.name.chars().count() > 255 {
-        return Err(ApiError::bad("Server name is too long"));
-    }
-    check_metadata(&req.metadata)?;
-    check_personality(&req.personality)?;
-    if let Some(ud) = &req.user_data
-        && !decodes_as_base64(ud)
-    {
-        return Err(ApiError::bad("User data is not valid base64"));
-    }
+/// The checks of api/servers.py `create_server` after the flavor: a given password must be
+/// strong (`is_password_strong`), and `key_name` excludes `SNF:key_names`.
+fn check_password_and_keys(req: &CreateServer) -> ApiResult<()> {
     if let Some(p) = &req.admin_pass
         && !strong_password(p)
     {
         return Err(ApiError::bad(
-            "Invalid adminPass: it must be at least 10 characters long and contain upper-case, lower-case letters and digits",
+            "Password not strong (must contain upper case, lower case, digits and be at least 10 characters!",
         ));
     }
     if req.key_name.is_some() && !req.key_names.is_empty() {
+        // Synnefo's message lacks the space between "and" and "key_name".
         return Err(ApiError::bad(
-            "Only one of 'key_name' and 'SNF:key_names' can be used",
+            "Only one of the SNF:key_names andkey_name can be set",
         ));
     }
     Ok(())
 }
 
-/// Personality limits: count and decoded size answer 413 `overLimit`, the rest 400.
-fn check_personality(files: &[Personality]) -> ApiResult<()> {
-    if files.len() > MAX_PERSONALITY {
-        return Err(over_limit("Maximum number of personalities exceeded"));
-    }
-    for p in files {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(p.contents.as_bytes())
-            .map_err(|_| ApiError::bad("Personality contents are not valid base64"))?;
-        if decoded.len() > MAX_PERSONALITY_SIZE {
-            return Err(over_limit("Personality file size exceeded"));
+/// logic/servers.py `_db_create_server`: each key and value within the model's lengths
+/// (`check_name_length`, counted in characters).
+fn check_metadata_lengths(meta: &BTreeMap<String, String>) -> ApiResult<()> {
+    for (k, v) in meta {
+        if k.chars().count() > META_KEY_LENGTH {
+            return Err(ApiError::bad("Metadata key is too long"));
         }
-        if p.path.is_empty() {
-            return Err(ApiError::bad("Malformed personality: path is required"));
+        if v.chars().count() > META_VALUE_LENGTH {
+            return Err(ApiError::bad("Metadata value is too long"));
         }
     }
     Ok(())
@@ -180,10 +156,60 @@ fn check_size(size: u64, max: u64) -> ApiResult<u64> {
 impl Core {
     /// `POST /servers`: validates everything of the §2 table, charges quota, creates the
     /// server with its volumes and NICs in BUILD. Returns the id and the admin password.
-    pub fn create_server(&mut self, user: &str, req: CreateServer) -> ApiResult<(u64, String)> {
-        check_request(&req)?;
-        let (flavor, image) = self.check_references(user, &req)?;
+    pub fn create_server(&mut self, user: &str, mut req: CreateServer) -> ApiResult<(u64, String)> {
+        // api/servers.py `create_server`: flavor, `allow_create`, password, key names.
+        let flavor = self.live_flavor(req.flavor_ref)?;
+        if !flavor.allow_create {
+            return Err(ApiError::Forbidden(format!(
+                "It is not allowed to create a server from flavor with id '{}', see 'allow_create' flavor attribute",
+                flavor.id
+            )));
+        }
+        check_password_and_keys(&req)?;
+        // logic/servers.py `create`.
+        if req.name.chars().count() > 255 {
+            return Err(ApiError::bad("Server name is too long"));
+        }
+        let vol_image = req
+            .block_devices
+            .first()
+            .filter(|d| d.source_type == "image" || d.source_type == "snapshot")
+            .and_then(|d| d.uuid.clone());
+        match vol_image {
+            Some(v) if !req.image_ref.is_empty() && req.image_ref != v => {
+                return Err(ApiError::bad(
+                    "The specified server's image is different from the the source of the first volume.",
+                ));
+            }
+            Some(v) => req.image_ref = v,
+            None if req.image_ref.is_empty() => {
+                return Err(ApiError::bad(
+                    "You need to specify either an image or a block device mapping.",
+                ));
+            }
+            None => {}
+        }
+        if req.metadata.len() > MAX_VM_METADATA {
+            return Err(ApiError::bad(format!(
+                "Virtual Machines cannot have more than {MAX_VM_METADATA} metadata items"
+            )));
+        }
+        let image = self.usable_image(user, &req.image_ref)?.clone();
+        if req
+            .block_devices
+            .first()
+            .is_some_and(|d| d.source_type == "blank")
+        {
+            return Err(ApiError::bad("Root volume cannot be blank"));
+        }
+        for k in req.key_name.iter().chain(req.key_names.iter()) {
+            if !self.keypairs_of(user).any(|kp| &kp.name == k) {
+                return Err(ApiError::not_found(format!("Keypair {k} not found.")));
+            }
+        }
+        // logic/servers.py `_db_create_server`: volumes, metadata, then the commission.
         let volumes = self.plan_volumes(user, &req.block_devices, &flavor, &image)?;
+        check_metadata_lengths(&req.metadata)?;
         let project = req.project.clone().unwrap_or_else(|| user.to_string());
         self.charge_server(&project, &flavor, &volumes)?;
         let root_source = volumes
@@ -197,25 +223,6 @@ impl Core {
             .map(|p| (p.path.as_str(), p.contents.as_str()));
         self.ssh_on_create(created.0, files, &root_source);
         Ok(created)
-    }
-
-    /// Resolves the flavor, image and key pairs the request names; a flavor that exists
-    /// but may not be used for new servers is 403 only once everything else is known.
-    fn check_references(&self, user: &str, req: &CreateServer) -> ApiResult<(Flavor, Image)> {
-        let flavor = self.live_flavor(req.flavor_ref)?;
-        let image = self.usable_image(user, &req.image_ref)?.clone();
-        for k in req.key_name.iter().chain(req.key_names.iter()) {
-            if !self.keypairs_of(user).any(|kp| &kp.name == k) {
-                return Err(ApiError::not_found(format!("Keypair {k} not found")));
-            }
-        }
-        if !flavor.allow_create {
-            return Err(ApiError::Forbidden(format!(
-                "Cannot create server with flavor: {}",
-                flavor.id
-            )));
-        }
-        Ok((flavor, image))
     }
 
     /// Block devices: the first is the root volume, the rest extra disks. Without any,

@@ -186,7 +186,7 @@ impl Core {
         let now = self.now;
         if let Some(v) = self.state.volumes.get_mut(&id) {
             if v.status == VolumeStatus::Deleted {
-                return Err(ApiError::bad(format!("Volume {id} has been deleted.")));
+                return Err(ApiError::bad(format!("Volume '{id}' has been deleted.")));
             }
             set_given(&mut v.name, name);
             set_given(&mut v.description, description);
@@ -201,7 +201,7 @@ impl Core {
     pub fn delete_volume(&mut self, user: &str, id: u64) -> ApiResult<()> {
         let v = self.volume(user, id)?.clone();
         if v.status == VolumeStatus::Deleted {
-            return Err(ApiError::bad(format!("Volume {id} has been deleted.")));
+            return Err(ApiError::bad(format!("Volume '{id}' has been deleted.")));
         }
         if v.server_id.is_some() && v.index == Some(0) {
             return Err(ApiError::bad("Cannot delete the root volume of a server"));
@@ -223,5 +223,66 @@ impl Core {
         }
         self.start_volume_job(id, VolumeStatus::Deleting, VolumeStatus::Deleted);
         Ok(())
+    }
+
+    /// volume/views.py `update_volume_metadata`: each key and value within
+    /// `VolumeMetadata`'s lengths (64, 255) first, then a live volume, then at most
+    /// `CYCLADES_VOLUME_MAX_METADATA` (10) items once merged or replaced.
+    pub fn update_volume_metadata(
+        &mut self,
+        user: &str,
+        id: u64,
+        meta: BTreeMap<String, String>,
+        reset: bool,
+    ) -> ApiResult<BTreeMap<String, String>> {
+        for (k, v) in &meta {
+            if k.chars().count() > 64 {
+                return Err(ApiError::bad("Metadata key is too long."));
+            }
+            if v.chars().count() > 255 {
+                return Err(ApiError::bad("Metadata value is too long."));
+            }
+        }
+        let now = self.now;
+        let v = self.live_volume_mut(user, id)?;
+        let mut merged = if reset {
+            BTreeMap::new()
+        } else {
+            v.metadata.clone()
+        };
+        merged.extend(meta);
+        if merged.len() > 10 {
+            return Err(ApiError::bad(
+                "Volumes cannot have more than 10 metadata items",
+            ));
+        }
+        v.metadata = merged.clone();
+        v.updated = now;
+        Ok(merged)
+    }
+
+    /// volume/views.py `delete_volume_metadata_item`.
+    pub fn delete_volume_metadata(&mut self, user: &str, id: u64, key: &str) -> ApiResult<()> {
+        let now = self.now;
+        let v = self.live_volume_mut(user, id)?;
+        v.metadata
+            .remove(key)
+            .ok_or_else(|| ApiError::bad("Metadata key not found"))?;
+        v.updated = now;
+        Ok(())
+    }
+
+    /// volume/util.py `get_volume(..., non_deleted=True)`.
+    fn live_volume_mut(&mut self, user: &str, id: u64) -> ApiResult<&mut Volume> {
+        self.volume(user, id)?;
+        let v = self
+            .state
+            .volumes
+            .get_mut(&id)
+            .ok_or_else(|| ApiError::Internal("volume vanished".into()))?;
+        if v.status == VolumeStatus::Deleted {
+            return Err(ApiError::bad(format!("Volume '{id}' has been deleted.")));
+        }
+        Ok(v)
     }
 }

@@ -103,33 +103,74 @@ pub fn parse_id(s: &str, what: &str) -> ApiResult<u64> {
         .map_err(|_| ApiError::not_found(format!("{what} {s} not found")))
 }
 
-/// Parses `changes-since` from a query string: at most an hour old, else 400.
+/// `POLL_LIMIT` of Synnefo's `app_settings/default/api.py`: how old a `changes-since`
+/// may be, in seconds.
+const POLL_LIMIT: i64 = 3600;
+
+/// Parses `changes-since` as snf-django-lib `snf_django/lib/api/utils.py` `isoparse`
+/// does: absent or empty is no filter; the value is read by `dateutil`, then moved to UTC
+/// with `astimezone`, which on Python 2 refuses a naive time — so a time without a zone
+/// is as invalid as garbage; a time in the future, or more than `POLL_LIMIT` ago, is 400.
+/// The query is decoded as Django decodes it (`+` is a space).
 pub fn changes_since(query: Option<&str>) -> ApiResult<Option<Time>> {
-    let Some(raw) = query.and_then(|q| {
-        q.split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            (k == "changes-since").then_some(v)
-        })
-    }) else {
+    let Some(raw) = query_param(query, "changes-since") else {
         return Ok(None);
     };
-    let decoded = percent_decode(raw);
-    let t = DateTime::parse_from_rfc3339(&decoded)
-        .map(|d| d.with_timezone(&Utc))
-        .or_else(|_| {
-            NaiveDateTime::parse_from_str(&decoded, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
-        })
-        .or_else(|_| {
-            NaiveDateTime::parse_from_str(&decoded, "%Y-%m-%dT%H:%M:%S").map(|n| n.and_utc())
-        })
-        .map_err(|_| ApiError::bad("Invalid changes-since parameter."))?;
-    if Utc::now() - t > chrono::TimeDelta::seconds(3600) {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let t =
+        parse_aware_time(&raw).ok_or_else(|| ApiError::bad("Invalid changes-since parameter."))?;
+    let now = Utc::now();
+    if t > now {
+        return Err(ApiError::bad("changes-since value set in the future."));
+    }
+    if now - t > chrono::TimeDelta::seconds(POLL_LIMIT) {
         return Err(ApiError::bad("Too old changes-since value."));
     }
     Ok(Some(t))
 }
 
-/// Minimal percent-decoding for query values (`%2B`, `+`, `%3A`).
+/// The time-zone-aware forms `dateutil.parser.parse` reads that clients send: ISO 8601
+/// (`T` or a space between date and time, optional fraction, `Z`, `±HH:MM`, `±HHMM`, or a
+/// trailing ` UTC`/` GMT`), the basic form (`20180411T103000Z`) and RFC 2822 dates. A time
+/// without a zone is `None`: `isoparse` rejects it.
+fn parse_aware_time(s: &str) -> Option<Time> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc2822(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let (body, utc_name) = match s.rsplit_once(' ') {
+        Some((b, z)) if ["UTC", "GMT", "Z"].contains(&z.to_ascii_uppercase().as_str()) => {
+            (b.trim_end(), true)
+        }
+        _ => (s, false),
+    };
+    let body = body.replacen(' ', "T", 1);
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y%m%dT%H%M%S%.f"] {
+        if utc_name {
+            if let Ok(n) = NaiveDateTime::parse_from_str(&body, fmt) {
+                return Some(n.and_utc());
+            }
+            continue;
+        }
+        for zone in ["Z", "%:z", "%z"] {
+            let f = format!("{fmt}{zone}");
+            if zone == "Z" {
+                if let Some(b) = body.strip_suffix(['Z', 'z'])
+                    && let Ok(n) = NaiveDateTime::parse_from_str(b, fmt)
+                {
+                    return Some(n.and_utc());
+                }
+            } else if let Ok(t) = DateTime::parse_from_str(&body, &f) {
+                return Some(t.with_timezone(&Utc));
+            }
+        }
+    }
+    None
+}
+
+/// Percent-decoding of query values as Django does it (`%2B` is `+`, `+` a space).
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -149,7 +190,11 @@ pub fn percent_decode(s: &str) -> String {
                     }
                 }
             }
-            // A literal '+' in an ISO timestamp is usually meant as '+', keep it.
+            // Django's QueryDict decodes a '+' as a space.
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
             b => {
                 out.push(b);
                 i += 1;

@@ -97,6 +97,11 @@ pub fn put<H: Handler<T, AppState>, T: 'static>(h: H) -> Methods {
     none().put(h)
 }
 
+/// A path answering `DELETE` with `h`.
+pub fn delete<H: Handler<T, AppState>, T: 'static>(h: H) -> Methods {
+    none().delete(h)
+}
+
 /// The router of `(path under prefix, handlers)` entries.
 fn table<const N: usize>(
     prefix: &str,

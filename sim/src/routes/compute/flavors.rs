@@ -6,9 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::backend::lookup::not_found;
 use crate::backend::seed::Flavor;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::ListView;
 use crate::routes::paths;
@@ -52,6 +51,7 @@ async fn get_flavor(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     cx.read_by_id(&id, "Flavor", "flavor", |c, _, id| {
         c.flavor(id)
             .map(|f| flavor_view(f, &cx.base, true))
-            .ok_or_else(|| not_found("Flavor", id))
+            // api/util.py `get_flavor`.
+            .ok_or_else(|| ApiError::not_found("Flavor not found."))
     })
 }

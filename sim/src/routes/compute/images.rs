@@ -3,6 +3,7 @@
 
 use axum::Router;
 use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -13,7 +14,7 @@ use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::ListView;
 use crate::routes::image::delete_image;
 use crate::routes::paths;
-use crate::routes::render::{image_progress, image_status, iso, links, list_or_not_modified};
+use crate::routes::render::{image_progress, image_status, iso, json, links};
 use crate::routes::table::{COMPUTE, get};
 use crate::state::AppState;
 
@@ -50,13 +51,17 @@ pub fn image_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
     v
 }
 
+/// api/images.py `list_images`: `changes-since` keeps the images Plankton lists (never
+/// deleted ones) updated since then, in the view asked for; it never answers 304, since the
+/// `ifilter` it tests for emptiness is always true.
 async fn list_images(cx: Ctx, Since(since): Since, view: ListView) -> ApiResult<Response> {
     let list: Vec<Value> = cx.read(|c, u| {
-        c.images_of(u, since)
-            .map(|i| image_view(c, i, &cx.base, view.detail || since.is_some()))
+        c.images_of(u, None)
+            .filter(|i| since.is_none_or(|t| i.updated >= t))
+            .map(|i| image_view(c, i, &cx.base, view.detail))
             .collect()
     });
-    Ok(list_or_not_modified("images", list, since))
+    Ok(json(StatusCode::OK, &json!({ "images": list })))
 }
 
 async fn get_image(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {

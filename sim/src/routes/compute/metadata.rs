@@ -57,7 +57,8 @@ fn routes_of<O: Owner>() -> Router<AppState> {
     COMPUTE.table_under(
         &format!("/{}/{{id}}/metadata", O::COLLECTION),
         [
-            ("", get(get_all::<O>).post(merge::<O>).put(replace::<O>)),
+            // api/servers.py and api/images.py `metadata_demux`: GET and POST only.
+            ("", get(get_all::<O>).post(merge::<O>)),
             (
                 "/{key}",
                 get(get_key::<O>).put(put_key::<O>).delete(delete_key::<O>),
@@ -71,23 +72,11 @@ async fn get_all<O: Owner>(cx: Ctx, Path(id): Path<String>) -> ApiResult<Respons
     cx.read_one("metadata", |c, u| c.metadata(u, &owner).cloned())
 }
 
-async fn merge<O: Owner>(cx: Ctx, pb: PathBody<String>) -> ApiResult<Response> {
-    update::<O>(cx, pb, false)
-}
-
-async fn replace<O: Owner>(cx: Ctx, pb: PathBody<String>) -> ApiResult<Response> {
-    update::<O>(cx, pb, true)
-}
-
-fn update<O: Owner>(
-    cx: Ctx,
-    PathBody(id, b): PathBody<String>,
-    replace: bool,
-) -> ApiResult<Response> {
+async fn merge<O: Owner>(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
     let owner = O::from_path(id)?;
     let meta = required_map(&b, "metadata")?;
     cx.write_one(StatusCode::CREATED, "metadata", |c, u| {
-        c.update_metadata(u, &owner, meta, replace)
+        c.update_metadata(u, &owner, meta, false)
     })
 }
 

@@ -39,7 +39,9 @@ struct ServersEnvelope<T: Serialize> {
     servers: Vec<T>,
 }
 
-/// `GET /servers` and `GET /servers/detail` (always detailed under `changes-since`).
+/// `GET /servers` and `GET /servers/detail`; under `changes-since` the view asked for, of
+/// every server changed since then, deleted ones included, and 304 when there is none
+/// (api/servers.py `list_servers`, snf_django `filter_modified_since`).
 async fn list_servers(cx: Ctx, Since(since): Since, view: ListView) -> ApiResult<Response> {
     let (st, u, base) = (&cx.st, &cx.user, &cx.base);
     let key = (u.uuid.clone(), base.clone());
@@ -78,7 +80,7 @@ fn serialize_list(
     since: Option<crate::backend::model::Time>,
     detail: bool,
 ) -> (usize, ApiResult<Vec<u8>>) {
-    if detail || since.is_some() {
+    if detail {
         let list: Vec<ServerView> = c
             .servers_of(user, since)
             .map(|s| server_view(c, s, base, None))

@@ -14,7 +14,7 @@ use crate::routes::ctx::Ctx;
 use crate::routes::extract::{JsonBody, ListView, PathBody};
 use crate::routes::fields::{envelope, opt_str, required_u64, string_map};
 use crate::routes::paths;
-use crate::routes::render::{image_progress, image_status, iso, json, links};
+use crate::routes::render::{image_status, iso, json, links};
 use crate::routes::table::{VOLUME, get, post};
 use crate::state::AppState;
 
@@ -31,15 +31,18 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
-/// The snapshot record (a snapshot is an image underneath).
-pub fn snapshot_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
+/// volume/views.py `snapshot_to_dict` (a snapshot is an image underneath): it ignores its
+/// `detail` argument, so lists, plain or not, and creation show every field; the progress
+/// is the string `"100%"` when AVAILABLE and the integer `0` otherwise; no `updated_at`.
+pub fn snapshot_view(img: &Image, base: &str) -> Value {
     let info = img.snapshot.as_ref();
     let links = links(base, paths::VOLUME, "snapshots", &img.id);
-    if !detail {
-        return json!({"id": img.id, "display_name": img.name, "links": links});
-    }
     let status = image_status(img, "CREATING", "AVAILABLE");
-    let progress = image_progress(c.now, img);
+    let progress = if status == "AVAILABLE" {
+        json!("100%")
+    } else {
+        json!(0)
+    };
     json!({
         "id": img.id,
         "display_name": img.name,
@@ -50,17 +53,16 @@ pub fn snapshot_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
         "user_id": img.owner,
         "tenant_id": img.owner,
         "created_at": iso(&img.created),
-        "updated_at": iso(&img.updated),
         "metadata": info.map(|i| i.metadata.clone()).unwrap_or_default(),
-        "os-extended-snapshot-attribute:progress": format!("{progress}%"),
+        "os-extended-snapshot-attribute:progress": progress,
         "links": links,
     })
 }
 
-async fn list_snapshots(cx: Ctx, view: ListView) -> Response {
+async fn list_snapshots(cx: Ctx, _view: ListView) -> Response {
     let list: Vec<Value> = cx.read(|c, u| {
         c.snapshots_of(u)
-            .map(|i| snapshot_view(c, i, &cx.base, view.detail))
+            .map(|i| snapshot_view(i, &cx.base))
             .collect()
     });
     json(StatusCode::OK, &json!({"snapshots": list}))
@@ -68,8 +70,7 @@ async fn list_snapshots(cx: Ctx, view: ListView) -> Response {
 
 async fn get_snapshot(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     cx.read_one("snapshot", |c, u| {
-        c.snapshot(u, &id)
-            .map(|i| snapshot_view(c, i, &cx.base, true))
+        c.snapshot(u, &id).map(|i| snapshot_view(i, &cx.base))
     })
 }
 
@@ -82,15 +83,15 @@ fn write_then_view(
 ) -> ApiResult<Response> {
     cx.write_one(status, "snapshot", |c, u| {
         let id = op(c, u)?;
-        c.snapshot(u, &id)
-            .map(|i| snapshot_view(c, i, &cx.base, true))
+        c.snapshot(u, &id).map(|i| snapshot_view(i, &cx.base))
     })
 }
 
 async fn create_snapshot(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let s = envelope(&b, "snapshot")?;
     let vid = required_u64(s, "volume_id")?;
-    let name = opt_str(s, "display_name")?.unwrap_or_default();
+    // volume/views.py `create_snapshot`: the default name.
+    let name = opt_str(s, "display_name")?.unwrap_or_else(|| format!("Snapshot of volume '{vid}'"));
     let desc = opt_str(s, "display_description")?.unwrap_or_default();
     let meta = string_map(s.get("metadata"), "metadata")?;
     write_then_view(&cx, StatusCode::ACCEPTED, |c, u| {

@@ -19,8 +19,9 @@ pub fn routes() -> Router<AppState> {
     VOLUME.table([("/types", get(list_types)), ("/types/{id}", get(get_type))])
 }
 
+/// volume/views.py `volume_type_to_dict`: the id is an integer.
 fn type_view(t: &VolumeType) -> Value {
-    json!({"id": t.id.to_string(), "name": t.name, "SNF:disk_template": t.template, "SNF:detachable": t.detachable, "deleted": false})
+    json!({"id": t.id, "name": t.name, "SNF:disk_template": t.template, "SNF:detachable": t.detachable, "deleted": false})
 }
 
 async fn list_types(cx: Ctx) -> Response {

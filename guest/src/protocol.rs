@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+mod percent;
 pub mod read;
 
 use read::{FromJson, ReadError, records};
@@ -545,7 +546,11 @@ fn addresses(v: Value) -> Result<BTreeMap<String, Vec<Address>>, ReadError> {
 fn progress(v: Value) -> Result<Option<u8>, ReadError> {
     let n = match &v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().trim_end_matches('%').trim().parse::<f64>().ok(),
+        Value::String(s) => {
+            return Ok(percent::parse_percent(
+                s.trim().trim_end_matches('%').trim(),
+            ));
+        }
         _ => None,
     };
     Ok(n.map(|n| n.clamp(0.0, 100.0) as u8))

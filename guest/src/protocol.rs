@@ -260,7 +260,9 @@ pub struct Server {
     pub image: String,
     pub metadata: BTreeMap<String, String>,
     pub attachments: Vec<Nic>,
-    pub addresses: BTreeMap<String, Vec<Address>>,
+    /// Each network's addresses, by network name (a list, not a map: one map type less in
+    /// the component).
+    pub addresses: Vec<(String, Vec<Address>)>,
     pub volumes: Vec<String>,
     /// The server's latest diagnostic (Synnefo's detail view lists only that one).
     pub diagnostics: Vec<Diagnostic>,
@@ -530,12 +532,12 @@ fn string_map(v: Value) -> Result<BTreeMap<String, String>, ReadError> {
 }
 
 /// Each network's addresses; a network whose list is not readable is left out.
-fn addresses(v: Value) -> Result<BTreeMap<String, Vec<Address>>, ReadError> {
-    let mut out = BTreeMap::new();
+fn addresses(v: Value) -> Result<Vec<(String, Vec<Address>)>, ReadError> {
+    let mut out = Vec::new();
     if let Value::Object(o) = v {
         for (k, v) in o {
             if let Ok(a) = Vec::<Address>::from_json(v) {
-                out.insert(k, a);
+                out.push((k, a));
             }
         }
     }

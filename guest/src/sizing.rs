@@ -138,7 +138,8 @@ pub fn suggestion_text(matches: &[String]) -> String {
     if matches.is_empty() {
         String::new()
     } else {
-        format!("; did you mean: {}?", matches.join(", "))
+        let names: Vec<&str> = matches.iter().map(String::as_str).collect();
+        format!("; did you mean: {}?", names.join(", "))
     }
 }
 

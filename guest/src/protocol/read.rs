@@ -120,6 +120,15 @@ impl<T: FromJson> FromJson for BTreeMap<String, T> {
     }
 }
 
+/// A JSON object's members as `T`s, in key order: what `BTreeMap<String, T>` reads, as a list.
+pub fn entries<T: FromJson>(v: Value) -> Result<Vec<(String, T)>, ReadError> {
+    let mut out = Vec::new();
+    for (k, v) in object(v, "a map")? {
+        out.push((k, T::from_json(v)?));
+    }
+    Ok(out)
+}
+
 /// The members of a JSON object, else serde's error naming `expected`.
 fn object(v: Value, expected: &str) -> Result<Map<String, Value>, ReadError> {
     match v {

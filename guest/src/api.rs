@@ -2,15 +2,15 @@
 //! endpoint from the catalog (`…/compute/v2.0`, `…/volume/v2.0`, `…/image/v1.0`).
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::Error;
 use crate::client::{Client, Method, Service, parse};
+use crate::protocol::read::FromJson;
 use crate::protocol::*;
 
 /// `GET` a path; the answer is the envelope `E`, and what it holds is returned.
-fn get<E: Envelope + DeserializeOwned>(
+fn get<E: Envelope + FromJson>(
     c: &mut Client,
     service: Service,
     path: &str,
@@ -20,7 +20,7 @@ fn get<E: Envelope + DeserializeOwned>(
 }
 
 /// `POST` a JSON body; the answer is the envelope `E`, and what it holds is returned.
-fn post<E: Envelope + DeserializeOwned>(
+fn post<E: Envelope + FromJson>(
     c: &mut Client,
     service: Service,
     path: &str,

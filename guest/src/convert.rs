@@ -72,7 +72,7 @@ fn addresses(s: &protocol::Server) -> (Vec<String>, Vec<String>) {
         push(&mut v6, &nic.ipv6);
     }
     if v4.is_empty() && v6.is_empty() {
-        for addr in s.addresses.values().flatten() {
+        for addr in s.addresses.iter().flat_map(|(_, list)| list) {
             match addr.version {
                 4 => push(&mut v4, &addr.addr),
                 6 => push(&mut v6, &addr.addr),

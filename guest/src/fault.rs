@@ -25,7 +25,7 @@ pub fn parse_fault(body: &[u8]) -> Option<Fault> {
     if text.is_empty() {
         return None;
     }
-    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(text.as_bytes()) else {
         // Not JSON (a proxy's HTML page, a plain-text message): keep a short excerpt.
         let excerpt: String = strip_markup(text).chars().take(200).collect();
         return (!excerpt.is_empty()).then(|| Fault {

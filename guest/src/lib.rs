@@ -48,18 +48,23 @@ bindings::export!(Component with_types_in bindings);
 
 /// Runs one operation with a client configured from wasi:config.
 fn with_client<T>(op: impl FnOnce(&mut client::Client) -> Result<T, Error>) -> Result<T, Error> {
+    op(&mut new_client()?)
+}
+
+/// A client configured from wasi:config. Not generic, so that the 24 exports share it.
+#[inline(never)]
+fn new_client() -> Result<client::Client, Error> {
     let config = config::Config::load(|key| {
         bindings::wasi::config::store::get(key).map_err(|e| match e {
             bindings::wasi::config::store::Error::Upstream(m)
             | bindings::wasi::config::store::Error::Io(m) => m,
         })
     })?;
-    let mut c = client::Client::new(
+    Ok(client::Client::new(
         config,
         Box::new(http::WasiHttp),
         Box::new(kv::KeyValueCache::open()),
-    );
-    op(&mut c)
+    ))
 }
 
 /// Defines exports that all do the same: load the configuration, then run one operation

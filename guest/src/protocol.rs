@@ -5,13 +5,21 @@
 //! fields that vary are read through the lenient helpers at the end of this file.
 //!
 //! `Flavor` and `Image` are also `Serialize`: `ops::lookup` caches them between calls, and
-//! the same field names read them back (the `deserialize_with` readers accept what the
-//! derived writers produce).
+//! the same field names read them back (the lenient readers accept what the derived writers
+//! produce).
+//!
+//! Answers are read by [`read`]: one parse into a `serde_json::Value`, then a reader per
+//! record (`records!` below), by serde's rules for derived records.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::Value;
+
+mod percent;
+pub mod read;
+
+use read::{FromJson, ReadError, records};
 
 /// Synnefo wraps every record in a one-key object named after it (`{"server": {…}}`,
 /// `{"servers": […]}`). `api` decodes the envelope and hands out what is inside.
@@ -22,8 +30,7 @@ pub trait Envelope {
 
 /// One resource of a project in `GET /account/v1.0/quotas` (Astakos): the user's share and the
 /// project's, each as usage, limit and pending (committed but not yet settled).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct QuotaEntry {
     pub usage: u64,
     pub limit: u64,
@@ -44,15 +51,36 @@ impl QuotaEntry {
     }
 }
 
+records! {
+    QuotaEntry => |f| QuotaEntry {
+        usage: f.or_default("usage")?,
+        limit: f.or_default("limit")?,
+        pending: f.or_default("pending")?,
+        project_usage: f.or_default("project_usage")?,
+        project_limit: f.or_default("project_limit")?,
+        project_pending: f.or_default("project_pending")?,
+    };
+}
+
+/// Each project's quota entries by resource name, by project (sorted by name, as the
+/// answer's object is; lists, not maps: two map types less in the component).
+pub type Quotas = Vec<(String, Vec<(String, QuotaEntry)>)>;
+
 /// `GET /account/v1.0/quotas`: `{project: {resource: entry}}`, with no envelope.
-#[derive(Deserialize)]
-#[serde(transparent)]
-pub struct QuotasRoot(
-    pub std::collections::BTreeMap<String, std::collections::BTreeMap<String, QuotaEntry>>,
-);
+pub struct QuotasRoot(pub Quotas);
+
+impl FromJson for QuotasRoot {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        let mut projects = Vec::new();
+        for (project, resources) in read::entries::<Value>(v)? {
+            projects.push((project, read::entries::<QuotaEntry>(resources)?));
+        }
+        Ok(QuotasRoot(projects))
+    }
+}
 
 impl Envelope for QuotasRoot {
-    type Inner = std::collections::BTreeMap<String, std::collections::BTreeMap<String, QuotaEntry>>;
+    type Inner = Quotas;
     fn open(self) -> Self::Inner {
         self.0
     }
@@ -61,9 +89,12 @@ impl Envelope for QuotasRoot {
 /// Declares answer envelopes: `Name { key: Inner }` is `{"key": Inner}` on the wire.
 macro_rules! envelopes {
     ($($root:ident { $key:ident: $inner:ty })*) => {$(
-        #[derive(Deserialize)]
         pub struct $root {
             pub $key: $inner,
+        }
+
+        records! {
+            $root => |f| $root { $key: f.required(stringify!($key))? };
         }
 
         impl Envelope for $root {
@@ -93,51 +124,55 @@ pub struct TokenId<'a> {
     pub id: &'a str,
 }
 
-#[derive(Deserialize)]
 pub struct TokenResponse {
     pub access: Access,
 }
 
-#[derive(Deserialize)]
 pub struct Access {
-    #[serde(default)]
     pub token: Option<AccessToken>,
-    #[serde(default)]
     pub user: Option<AccessUser>,
-    #[serde(rename = "serviceCatalog", default)]
+    /// `serviceCatalog`.
     pub service_catalog: Vec<CatalogService>,
 }
 
-#[derive(Deserialize)]
 pub struct AccessToken {
-    #[serde(default)]
     pub tenant: Option<AccessTenant>,
 }
 
-#[derive(Deserialize)]
 pub struct AccessTenant {
-    #[serde(default, deserialize_with = "opt_id")]
     pub id: Option<String>,
 }
 
-#[derive(Deserialize)]
 pub struct AccessUser {
-    #[serde(default, deserialize_with = "opt_id")]
     pub id: Option<String>,
 }
 
-#[derive(Deserialize)]
 pub struct CatalogService {
-    #[serde(rename = "type", default)]
+    /// `type`.
     pub kind: String,
-    #[serde(default)]
     pub endpoints: Vec<CatalogEndpoint>,
 }
 
-#[derive(Deserialize)]
 pub struct CatalogEndpoint {
-    #[serde(rename = "publicURL", default)]
+    /// `publicURL`.
     pub public_url: Option<String>,
+}
+
+records! {
+    TokenResponse => |f| TokenResponse { access: f.required("access")? };
+    Access => |f| Access {
+        token: f.or_default("token")?,
+        user: f.or_default("user")?,
+        service_catalog: f.or_default("serviceCatalog")?,
+    };
+    AccessToken => |f| AccessToken { tenant: f.or_default("tenant")? };
+    AccessTenant => |f| AccessTenant { id: f.read("id", opt_id)? };
+    AccessUser => |f| AccessUser { id: f.read("id", opt_id)? };
+    CatalogService => |f| CatalogService {
+        kind: f.or_default("type")?,
+        endpoints: f.or_default("endpoints")?,
+    };
+    CatalogEndpoint => |f| CatalogEndpoint { public_url: f.or_default("publicURL")? };
 }
 
 // ----- Compute: flavors -----------------------------------------------------------------------
@@ -147,25 +182,32 @@ envelopes! {
     FlavorRoot { flavor: Flavor }
 }
 
-#[derive(Deserialize, Clone, Debug, Serialize)] // Serialize: ops::lookup caches it
+#[derive(Clone, Debug, Serialize)] // Serialize: ops::lookup caches it
 pub struct Flavor {
-    #[serde(deserialize_with = "id")]
     pub id: String,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub vcpus: u32,
     /// MiB.
-    #[serde(default)]
     pub ram: u32,
     /// GiB.
-    #[serde(default)]
     pub disk: u32,
-    #[serde(rename = "SNF:disk_template", default)]
+    #[serde(rename = "SNF:disk_template")]
     pub disk_template: String,
     /// Absent on old deployments, where every flavor could be used.
-    #[serde(rename = "SNF:allow_create", default = "yes")]
+    #[serde(rename = "SNF:allow_create")]
     pub allow_create: bool,
+}
+
+records! {
+    Flavor => |f| Flavor {
+        id: f.read_required("id", id)?,
+        name: f.or_default("name")?,
+        vcpus: f.or_default("vcpus")?,
+        ram: f.or_default("ram")?,
+        disk: f.or_default("disk")?,
+        disk_template: f.or_default("SNF:disk_template")?,
+        allow_create: f.or("SNF:allow_create", true)?,
+    };
 }
 
 // ----- Compute and Plankton: images -----------------------------------------------------------
@@ -177,28 +219,33 @@ envelopes! {
 
 /// An image as the compute view (`/compute/v2.0/images`) shows it; the Plankton names of
 /// the same facts (`properties`, `is_public`) are accepted too.
-#[derive(Deserialize, Clone, Debug, Default, Serialize)] // Serialize: ops::lookup caches it
+#[derive(Clone, Debug, Default, Serialize)] // Serialize: ops::lookup caches it
 pub struct Image {
-    #[serde(deserialize_with = "id")]
     pub id: String,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub name: String,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub status: String,
-    #[serde(default, deserialize_with = "progress")]
     pub progress: Option<u8>,
-    #[serde(default, deserialize_with = "string_map")]
     pub metadata: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "string_map")]
     pub properties: BTreeMap<String, String>,
-    #[serde(default)]
     pub public: Option<bool>,
-    #[serde(default)]
     pub is_public: Option<bool>,
-    #[serde(default)]
     pub is_snapshot: Option<bool>,
-    #[serde(default)]
     pub size: Option<u64>,
+}
+
+records! {
+    Image => |f| Image {
+        id: f.read_required("id", id)?,
+        name: f.read("name", string_or_null)?,
+        status: f.read("status", string_or_null)?,
+        progress: f.read("progress", progress)?,
+        metadata: f.read("metadata", string_map)?,
+        properties: f.read("properties", string_map)?,
+        public: f.or_default("public")?,
+        is_public: f.or_default("is_public")?,
+        is_snapshot: f.or_default("is_snapshot")?,
+        size: f.or_default("size")?,
+    };
 }
 
 // ----- Compute: servers -------------------------------------------------------------------------
@@ -208,66 +255,76 @@ envelopes! {
     ServerRoot { server: Server }
 }
 
-#[derive(Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Server {
-    #[serde(deserialize_with = "id")]
     pub id: String,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub name: String,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub status: String,
-    #[serde(
-        rename = "SNF:task_state",
-        default,
-        deserialize_with = "string_or_null"
-    )]
+    /// `SNF:task_state`.
     pub task_state: String,
-    #[serde(default, deserialize_with = "progress")]
     pub progress: Option<u8>,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub created: String,
-    #[serde(default, deserialize_with = "reference")]
     pub flavor: String,
-    #[serde(default, deserialize_with = "reference")]
     pub image: String,
-    #[serde(default, deserialize_with = "string_map")]
     pub metadata: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "list_or_null")]
     pub attachments: Vec<Nic>,
-    #[serde(default, deserialize_with = "addresses")]
-    pub addresses: BTreeMap<String, Vec<Address>>,
-    #[serde(default, deserialize_with = "id_list")]
+    /// Each network's addresses, by network name (a list, not a map: one map type less in
+    /// the component).
+    pub addresses: Vec<(String, Vec<Address>)>,
     pub volumes: Vec<String>,
     /// The server's latest diagnostic (Synnefo's detail view lists only that one).
-    #[serde(default, deserialize_with = "list_or_null")]
     pub diagnostics: Vec<Diagnostic>,
 }
 
 /// One of a server's `diagnostics`: the cloud explaining a state (e.g. a failed build).
-#[derive(Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Diagnostic {
-    #[serde(default, deserialize_with = "string_or_null")]
     pub message: String,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub details: String,
 }
 
 /// One entry of a server's `attachments` (its active NICs).
-#[derive(Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Nic {
-    #[serde(default, deserialize_with = "string_or_null")]
     pub ipv4: String,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub ipv6: String,
 }
 
 /// One entry of a server's `addresses.<network>`.
-#[derive(Deserialize, Clone, Debug)]
+#[derive(Clone, Debug)]
 pub struct Address {
-    #[serde(default)]
     pub version: u8,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub addr: String,
+}
+
+records! {
+    Server => |f| Server {
+        id: f.read_required("id", id)?,
+        name: f.read("name", string_or_null)?,
+        status: f.read("status", string_or_null)?,
+        task_state: f.read("SNF:task_state", string_or_null)?,
+        progress: f.read("progress", progress)?,
+        created: f.read("created", string_or_null)?,
+        flavor: f.read("flavor", reference)?,
+        image: f.read("image", reference)?,
+        metadata: f.read("metadata", string_map)?,
+        attachments: f.read("attachments", list_or_null)?,
+        addresses: f.read("addresses", addresses)?,
+        volumes: f.read("volumes", id_list)?,
+        diagnostics: f.read("diagnostics", list_or_null)?,
+    };
+    Diagnostic => |f| Diagnostic {
+        message: f.read("message", string_or_null)?,
+        details: f.read("details", string_or_null)?,
+    };
+    Nic => |f| Nic {
+        ipv4: f.read("ipv4", string_or_null)?,
+        ipv6: f.read("ipv6", string_or_null)?,
+    };
+    Address => |f| Address {
+        version: f.or_default("version")?,
+        addr: f.read("addr", string_or_null)?,
+    };
 }
 
 /// `POST /servers` body.
@@ -334,28 +391,35 @@ envelopes! {
     SnapshotRoot { snapshot: Snapshot }
 }
 
-#[derive(Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Volume {
-    #[serde(deserialize_with = "id")]
     pub id: String,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub display_name: String,
-    #[serde(default)]
     pub size: Option<u32>,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub status: String,
-    #[serde(default, deserialize_with = "list_or_null")]
     pub attachments: Vec<VolumeAttachment>,
-    #[serde(default)]
     pub delete_on_termination: Option<bool>,
 }
 
-#[derive(Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct VolumeAttachment {
-    #[serde(default, deserialize_with = "opt_id")]
     pub server_id: Option<String>,
-    #[serde(default)]
     pub device_index: Option<u32>,
+}
+
+records! {
+    Volume => |f| Volume {
+        id: f.read_required("id", id)?,
+        display_name: f.read("display_name", string_or_null)?,
+        size: f.or_default("size")?,
+        status: f.read("status", string_or_null)?,
+        attachments: f.read("attachments", list_or_null)?,
+        delete_on_termination: f.or_default("delete_on_termination")?,
+    };
+    VolumeAttachment => |f| VolumeAttachment {
+        server_id: f.read("server_id", opt_id)?,
+        device_index: f.or_default("device_index")?,
+    };
 }
 
 /// `POST /volumes` body: create a volume and attach it to a server in one call.
@@ -382,32 +446,29 @@ pub struct CreateSnapshot {
     pub display_name: String,
 }
 
-#[derive(Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    #[serde(deserialize_with = "id")]
     pub id: String,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub display_name: String,
-    #[serde(default, deserialize_with = "string_or_null")]
     pub status: String,
     /// GiB.
-    #[serde(default)]
     pub size: Option<u64>,
-    #[serde(
-        rename = "os-extended-snapshot-attribute:progress",
-        default,
-        deserialize_with = "progress"
-    )]
     pub progress: Option<u8>,
-    #[serde(default, deserialize_with = "string_map")]
     pub metadata: BTreeMap<String, String>,
 }
 
-// ----- Lenient readers ----------------------------------------------------------------------
-
-fn yes() -> bool {
-    true
+records! {
+    Snapshot => |f| Snapshot {
+        id: f.read_required("id", id)?,
+        display_name: f.read("display_name", string_or_null)?,
+        status: f.read("status", string_or_null)?,
+        size: f.or_default("size")?,
+        progress: f.read("os-extended-snapshot-attribute:progress", progress)?,
+        metadata: f.read("metadata", string_map)?,
+    };
 }
+
+// ----- Lenient readers ----------------------------------------------------------------------
 
 /// A JSON scalar as a string: `42` → "42", `"abc"` → "abc", `true` → "true"; `null` → "".
 pub fn scalar_to_string(v: &Value) -> Option<String> {
@@ -420,18 +481,18 @@ pub fn scalar_to_string(v: &Value) -> Option<String> {
     }
 }
 
-fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = Value::deserialize(d)?;
+fn id(v: Value) -> Result<String, ReadError> {
     match v {
         Value::String(_) | Value::Number(_) => Ok(scalar_to_string(&v).unwrap_or_default()),
-        other => Err(serde::de::Error::custom(format!(
-            "expected an id (string or integer), got {other}"
-        ))),
+        // to_string, not Display: Display's pretty-printing branch is ~2 KB more (same text).
+        other => Err(format!(
+            "expected an id (string or integer), got {}",
+            serde_json::to_string(&other).unwrap_or_default()
+        )),
     }
 }
 
-fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = Value::deserialize(d)?;
+fn opt_id(v: Value) -> Result<Option<String>, ReadError> {
     Ok(match v {
         Value::String(s) if !s.is_empty() => Some(s),
         Value::Number(n) => Some(n.to_string()),
@@ -439,8 +500,7 @@ fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     })
 }
 
-fn id_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let v = Value::deserialize(d)?;
+fn id_list(v: Value) -> Result<Vec<String>, ReadError> {
     Ok(match v {
         Value::Array(items) => items
             .iter()
@@ -454,22 +514,16 @@ fn id_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     })
 }
 
-fn string_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = Value::deserialize(d)?;
+fn string_or_null(v: Value) -> Result<String, ReadError> {
     Ok(scalar_to_string(&v).unwrap_or_default())
 }
 
-fn list_or_null<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+fn list_or_null<T: FromJson>(v: Value) -> Result<Vec<T>, ReadError> {
+    Ok(Option::<Vec<T>>::from_json(v)?.unwrap_or_default())
 }
 
 /// `{"id": 42, "links": …}`, a bare id, or `""`/`{}`/null (a server booted from a volume).
-fn reference<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = Value::deserialize(d)?;
+fn reference(v: Value) -> Result<String, ReadError> {
     Ok(match &v {
         Value::Object(o) => o.get("id").and_then(scalar_to_string).unwrap_or_default(),
         other => scalar_to_string(other).unwrap_or_default(),
@@ -477,38 +531,40 @@ fn reference<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 /// Metadata values are strings in Synnefo, but be tolerant of numbers and booleans.
-fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    let v = Value::deserialize(d)?;
-    Ok(match v {
-        Value::Object(o) => o
-            .into_iter()
-            .filter_map(|(k, v)| scalar_to_string(&v).map(|s| (k, s)))
-            .collect(),
-        _ => BTreeMap::new(),
-    })
+fn string_map(v: Value) -> Result<BTreeMap<String, String>, ReadError> {
+    let mut out = BTreeMap::new();
+    if let Value::Object(o) = v {
+        for (k, v) in o {
+            if let Some(s) = scalar_to_string(&v) {
+                out.insert(k, s);
+            }
+        }
+    }
+    Ok(out)
 }
 
-fn addresses<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<Address>>, D::Error> {
-    let v = Value::deserialize(d)?;
-    Ok(match v {
-        Value::Object(o) => o
-            .into_iter()
-            .filter_map(|(k, v)| {
-                serde_json::from_value::<Vec<Address>>(v)
-                    .ok()
-                    .map(|a| (k, a))
-            })
-            .collect(),
-        _ => BTreeMap::new(),
-    })
+/// Each network's addresses; a network whose list is not readable is left out.
+fn addresses(v: Value) -> Result<Vec<(String, Vec<Address>)>, ReadError> {
+    let mut out = Vec::new();
+    if let Value::Object(o) = v {
+        for (k, v) in o {
+            if let Ok(a) = Vec::<Address>::from_json(v) {
+                out.push((k, a));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `42`, `"42"`, `"100%"` or null → a percentage clamped to 0..=100.
-fn progress<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
-    let v = Value::deserialize(d)?;
+fn progress(v: Value) -> Result<Option<u8>, ReadError> {
     let n = match &v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().trim_end_matches('%').trim().parse::<f64>().ok(),
+        Value::String(s) => {
+            return Ok(percent::parse_percent(
+                s.trim().trim_end_matches('%').trim(),
+            ));
+        }
         _ => None,
     };
     Ok(n.map(|n| n.clamp(0.0, 100.0) as u8))

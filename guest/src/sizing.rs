@@ -138,7 +138,8 @@ pub fn suggestion_text(matches: &[String]) -> String {
     if matches.is_empty() {
         String::new()
     } else {
-        format!("; did you mean: {}?", matches.join(", "))
+        let names: Vec<&str> = matches.iter().map(String::as_str).collect();
+        format!("; did you mean: {}?", names.join(", "))
     }
 }
 
@@ -165,7 +166,9 @@ pub fn close_matches(query: &str, candidates: &[&str], max: usize) -> Vec<String
             close.then_some((dist, prefix, *c))
         })
         .collect();
-    scored.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)));
+    sort_stable(&mut scored, |a, b| {
+        a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)) == Ordering::Less
+    });
     let mut out: Vec<String> = Vec::new();
     for (_, _, c) in scored {
         if !out.iter().any(|o| o == c) {
@@ -176,6 +179,19 @@ pub fn close_matches(query: &str, candidates: &[&str], max: usize) -> Vec<String
         }
     }
     out
+}
+
+/// Sorts `items` stably, `less` saying which of two goes first: an insertion sort, for the
+/// short lists of flavors and names sorted here (std's sort is ~5 KB of the component for each
+/// element type).
+pub fn sort_stable<T>(items: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && less(&items[j], &items[j - 1]) {
+            items.swap(j, j - 1);
+            j -= 1;
+        }
+    }
 }
 
 #[cfg(test)]

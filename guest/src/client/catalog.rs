@@ -1,10 +1,11 @@
 //! The service catalog: which endpoint serves compute, volume and image, as the identity
 //! service lists them, and how it is kept in the cache between calls.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::Error;
 use crate::protocol::TokenResponse;
+use crate::protocol::read::records;
 
 /// The Synnefo services the connector talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +28,28 @@ impl Service {
 }
 
 /// The service endpoints of a deployment, versioned. Holds no secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Catalog {
     pub compute: Option<String>,
     pub volume: Option<String>,
     pub image: Option<String>,
     pub network: Option<String>,
     /// Astakos' account API (quotas); absent from catalogs cached before it was read.
-    #[serde(default)]
     pub account: Option<String>,
+}
+
+records! {
+    Catalog => |f| Catalog {
+        compute: f.or_default("compute")?,
+        volume: f.or_default("volume")?,
+        image: f.or_default("image")?,
+        network: f.or_default("network")?,
+        account: f.or_default("account")?,
+    };
+    CachedCatalog => |f| CachedCatalog {
+        catalog: f.required("catalog")?,
+        fetched_at: f.required("fetched_at")?,
+    };
 }
 
 impl Catalog {
@@ -82,7 +96,7 @@ impl Catalog {
 pub const CATALOG_TTL_SECS: u64 = 3600;
 
 /// What the key-value bucket holds: the catalog and when it was fetched. No token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CachedCatalog {
     pub catalog: Catalog,
     /// Unix seconds.

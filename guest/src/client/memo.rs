@@ -3,10 +3,10 @@
 //! two users sharing a bucket never read each other's entries.
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::Client;
 use super::catalog::{is_fresh, unix_now};
+use crate::protocol::read::{self, FromJson};
 
 impl Client {
     /// The bucket key of `name` for this cloud and this token. The token is only
@@ -21,10 +21,10 @@ impl Client {
     }
 
     /// The record cached under `name`, unless it is older than `ttl_secs` or unreadable.
-    pub fn recall<T: DeserializeOwned>(&mut self, name: &str, ttl_secs: u64) -> Option<T> {
+    pub fn recall<T: FromJson>(&mut self, name: &str, ttl_secs: u64) -> Option<T> {
         let bytes = self.cache.get(&self.session_key(name))?;
         let (fetched_at, json) = unstamp(&bytes)?;
-        is_fresh(fetched_at, ttl_secs).then(|| serde_json::from_slice(json).ok())?
+        is_fresh(fetched_at, ttl_secs).then(|| read::from_slice(json).ok())?
     }
 
     /// Caches `value` under `name`, stamped now.

@@ -2,11 +2,11 @@
 //! the common headers, the one-time re-authentication on 401, and fault mapping.
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::Error;
 use crate::config::Config;
 use crate::fault;
+use crate::protocol::read::{self, FromJson};
 use crate::protocol::{TokenAuth, TokenId, TokenRequest, TokenResponse};
 
 mod catalog;
@@ -50,7 +50,7 @@ impl Client {
             let cached = self
                 .cache
                 .get(&key)
-                .and_then(|bytes| serde_json::from_slice::<CachedCatalog>(&bytes).ok())
+                .and_then(|bytes| read::from_slice::<CachedCatalog>(&bytes).ok())
                 .filter(|c| c.catalog.compute.is_some())
                 .filter(|c| is_fresh(c.fetched_at, CATALOG_TTL_SECS))
                 .map(|c| c.catalog);
@@ -154,7 +154,7 @@ impl Client {
     }
 
     /// GET and parse JSON.
-    pub fn get<T: DeserializeOwned>(
+    pub fn get<T: FromJson>(
         &mut self,
         service: Service,
         path: &str,
@@ -189,12 +189,8 @@ fn success(response: Response, what: &str) -> Result<Response, Error> {
 }
 
 /// Parses a 2xx answer.
-pub fn parse<T: DeserializeOwned>(
-    response: &Response,
-    what: &str,
-    expected: &str,
-) -> Result<T, Error> {
-    serde_json::from_slice(&response.body).map_err(|e| fault::bad_body(what, expected, e))
+pub fn parse<T: FromJson>(response: &Response, what: &str, expected: &str) -> Result<T, Error> {
+    read::from_slice(&response.body).map_err(|e| fault::bad_body(what, expected, e))
 }
 
 #[cfg(test)]

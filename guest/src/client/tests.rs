@@ -214,12 +214,12 @@ fn session_records_are_kept_apart_by_cloud_and_token() {
         };
         Client::new(config, Box::new(fake.clone()), Box::new(cache.clone()))
     };
-    with(AUTH, "SECRET-TOKEN").remember("flavors", &1);
-    assert_eq!(with(AUTH, "SECRET-TOKEN").recall("flavors", 60), Some(1));
-    assert_eq!(with(AUTH, "OTHER-TOKEN").recall::<i32>("flavors", 60), None);
+    with(AUTH, "SECRET-TOKEN").remember("flavors", &1u32);
+    assert_eq!(with(AUTH, "SECRET-TOKEN").recall("flavors", 60), Some(1u32));
+    assert_eq!(with(AUTH, "OTHER-TOKEN").recall::<u32>("flavors", 60), None);
     let other_cloud = "https://accounts.other.org/identity/v2.0";
     assert_eq!(
-        with(other_cloud, "SECRET-TOKEN").recall::<i32>("flavors", 60),
+        with(other_cloud, "SECRET-TOKEN").recall::<u32>("flavors", 60),
         None
     );
     let keys: Vec<String> = cache.0.borrow().keys().cloned().collect();
@@ -233,6 +233,6 @@ fn an_old_session_record_is_not_recalled() {
     let mut c = client(&Fake::default(), &cache);
     let key = c.session_key("flavors");
     cache.clone().set(&key, &stamp(unix_now() - 601, b"1"));
-    assert_eq!(c.recall::<i32>("flavors", 600), None);
-    assert_eq!(c.recall::<i32>("flavors", 602), Some(1));
+    assert_eq!(c.recall::<u32>("flavors", 600), None);
+    assert_eq!(c.recall::<u32>("flavors", 602), Some(1));
 }

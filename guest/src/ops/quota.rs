@@ -4,34 +4,34 @@
 use crate::Error;
 use crate::api;
 use crate::client::Client;
-use crate::protocol::QuotaEntry;
+use crate::protocol::{QuotaEntry, Quotas};
 use crate::wit::Quota;
-use std::collections::BTreeMap;
 
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
 
 pub fn project_quota(c: &mut Client) -> Result<Quota, Error> {
     let projects = api::quotas(c)?;
-    let project = pick_project(c.config.project.as_deref(), &projects)?;
-    Ok(quota_of(project, &projects[project]))
+    let (project, resources) = pick_project(c.config.project.as_deref(), &projects)?;
+    Ok(quota_of(project, resources))
 }
+
+/// A project's name and its quota entries by resource.
+type Project<'a> = (&'a str, &'a [(String, QuotaEntry)]);
 
 /// The configured project; else the only one the user has. Several and none configured:
 /// which one new VMs are charged to is the cloud's choice (the user's own), so say how to pin it.
-fn pick_project<'a>(
-    configured: Option<&str>,
-    projects: &'a BTreeMap<String, BTreeMap<String, QuotaEntry>>,
-) -> Result<&'a str, Error> {
+fn pick_project<'a>(configured: Option<&str>, projects: &'a Quotas) -> Result<Project<'a>, Error> {
     if let Some(p) = configured {
         return projects
-            .get_key_value(p)
-            .map(|(k, _)| k.as_str())
+            .iter()
+            .find(|(k, _)| k == p)
+            .map(|(k, r)| (k.as_str(), r.as_slice()))
             .ok_or_else(|| {
                 Error::NotFound(format!("no quota for project {p}: is it one of yours?"))
             });
     }
-    let mut keys = projects.keys();
+    let mut keys = projects.iter().map(|(k, r)| (k.as_str(), r.as_slice()));
     match (keys.next(), keys.next()) {
         (Some(only), None) => Ok(only),
         (None, _) => Err(Error::Protocol("the quota answer lists no project".into())),
@@ -42,8 +42,13 @@ fn pick_project<'a>(
 }
 
 /// Synnefo counts RAM and disk in bytes; the WIT record in MiB and GiB.
-fn quota_of(project: &str, resources: &BTreeMap<String, QuotaEntry>) -> Quota {
-    let left = |name: &str, unit: u64| resources.get(name).map(|e| e.remaining() / unit);
+fn quota_of(project: &str, resources: &[(String, QuotaEntry)]) -> Quota {
+    let left = |name: &str, unit: u64| {
+        resources
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, e)| e.remaining() / unit)
+    };
     Quota {
         project: project.to_string(),
         vms: left("cyclades.vm", 1),
@@ -59,15 +64,17 @@ mod tests {
 
     #[test]
     fn remaining_is_the_smaller_of_the_users_and_the_projects_and_in_wit_units() {
-        let answer: BTreeMap<String, BTreeMap<String, QuotaEntry>> = serde_json::from_str(
+        let answer: Quotas = crate::protocol::read::from_slice::<crate::protocol::QuotasRoot>(
             r#"{"p1": {
                 "cyclades.vm": {"usage": 2, "limit": 10, "pending": 1, "project_usage": 5, "project_limit": 8, "project_pending": 0},
                 "cyclades.total_ram": {"usage": 0, "limit": 4294967296, "pending": 0, "project_usage": 0, "project_limit": 8589934592, "project_pending": 0}
-            }}"#,
+            }}"#
+            .as_bytes(),
         )
-        .unwrap();
-        let p = pick_project(None, &answer).unwrap();
-        let q = quota_of(p, &answer[p]);
+        .unwrap()
+        .0;
+        let (p, resources) = pick_project(None, &answer).unwrap();
+        let q = quota_of(p, resources);
         assert_eq!(q.project, "p1");
         assert_eq!(q.vms, Some(3), "min(10-2-1, 8-5)");
         assert_eq!(q.ram_mb, Some(4096));

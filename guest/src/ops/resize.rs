@@ -86,7 +86,9 @@ pub fn plan(
             .iter()
             .filter(|f| f.allow_create && sizing::fits(f, target.vcpus, target.ram, None))
             .collect();
-        fitting.sort_by_key(|f| (f.vcpus, f.ram, f.name.clone()));
+        sizing::sort_stable(&mut fitting, |a, b| {
+            (a.vcpus, a.ram, &a.name) < (b.vcpus, b.ram, &b.name)
+        });
         let names: Vec<&str> = fitting.iter().take(5).map(|f| f.name.as_str()).collect();
         let hint = if names.is_empty() {
             format!(

@@ -22,7 +22,8 @@ fn server_record_from_a_realistic_body() {
     assert_eq!(s.image, "fe31fced-a3cf-49c6-b43b-f58f5235ba45");
     assert_eq!(s.volumes, vec!["77", "78"]);
     assert_eq!(s.attachments[0].ipv4, "83.212.1.2");
-    assert_eq!(s.addresses["1"][0].version, 4);
+    assert_eq!(s.addresses[0].0, "1");
+    assert_eq!(s.addresses[0].1[0].version, 4);
     assert_eq!(s.metadata["run"], "r1");
     assert_eq!(s.progress, Some(100));
 }

@@ -103,3 +103,19 @@ fn edit_distance() {
     assert_eq!(levenshtein("", "abc"), 3);
     assert_eq!(levenshtein("same", "same"), 0);
 }
+
+#[test]
+fn sort_stable_orders_like_std_stable_sort() {
+    let items: Vec<(u8, usize)> = [3, 1, 2, 3, 1, 0, 2, 2, 9, 1]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (*k, i))
+        .collect();
+    let mut ours = items.clone();
+    sort_stable(&mut ours, |a, b| a.0 < b.0);
+    let mut std = items;
+    std.sort_by_key(|x| x.0);
+    assert_eq!(ours, std);
+    let mut empty: Vec<u8> = vec![];
+    sort_stable(&mut empty, |a, b| a < b);
+}

@@ -41,7 +41,11 @@ fn pick_project<'a>(configured: Option<&str>, projects: &'a Quotas) -> Result<Pr
     }
 }
 
-/// Synnefo counts RAM and disk in bytes; the WIT record in MiB and GiB.
+/// Synnefo counts RAM and disk in bytes; the WIT record in MiB and GiB. A new VM counts
+/// against both the CPUs/RAM of active VMs (`cyclades.cpu`, `cyclades.ram`) and of all VMs
+/// (`cyclades.total_cpu`, `cyclades.total_ram`); Synnefo's API shows only the resources marked
+/// `api_visible` (snf-cyclades-app/synnefo/api/services.py: the totals are not), so whichever
+/// of the two the answer has, the smaller remainder counts.
 fn quota_of(project: &str, resources: &[(String, QuotaEntry)]) -> Quota {
     let left = |name: &str, unit: u64| {
         resources
@@ -49,11 +53,15 @@ fn quota_of(project: &str, resources: &[(String, QuotaEntry)]) -> Quota {
             .find(|(k, _)| k == name)
             .map(|(_, e)| e.remaining() / unit)
     };
+    let least = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     Quota {
         project: project.to_string(),
         vms: left("cyclades.vm", 1),
-        cpus: left("cyclades.total_cpu", 1),
-        ram_mb: left("cyclades.total_ram", MIB),
+        cpus: least(left("cyclades.cpu", 1), left("cyclades.total_cpu", 1)),
+        ram_mb: least(left("cyclades.ram", MIB), left("cyclades.total_ram", MIB)),
         disk_gb: left("cyclades.disk", GIB),
     }
 }
@@ -80,5 +88,23 @@ mod tests {
         assert_eq!(q.ram_mb, Some(4096));
         assert_eq!(q.cpus, None, "not limited");
         assert!(pick_project(Some("p2"), &answer).is_err());
+    }
+
+    #[test]
+    fn active_and_total_limits_both_count_whichever_the_api_shows() {
+        let answer: Quotas = crate::protocol::read::from_slice::<crate::protocol::QuotasRoot>(
+            r#"{"p1": {
+                "cyclades.cpu": {"usage": 2, "limit": 8, "pending": 0, "project_usage": 2, "project_limit": 8, "project_pending": 0},
+                "cyclades.ram": {"usage": 0, "limit": 2147483648, "pending": 0, "project_usage": 0, "project_limit": 2147483648, "project_pending": 0},
+                "cyclades.total_ram": {"usage": 0, "limit": 1073741824, "pending": 0, "project_usage": 0, "project_limit": 1073741824, "project_pending": 0}
+            }}"#
+            .as_bytes(),
+        )
+        .unwrap()
+        .0;
+        let (p, resources) = pick_project(None, &answer).unwrap();
+        let q = quota_of(p, resources);
+        assert_eq!(q.cpus, Some(6), "only the active-VM limit is shown");
+        assert_eq!(q.ram_mb, Some(1024), "the smaller of the two");
     }
 }

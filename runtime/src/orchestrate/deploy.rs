@@ -8,6 +8,7 @@
 //! not); a VM that goes to the cloud's error state is deleted and its slot created again while
 //! the run's replacement budget lasts; at the end no slot keeps two VMs.
 
+use super::configure::Configure;
 use super::lease::{Lease, LeaseHeld};
 use super::slots::{Slot, SlotState, Slots};
 use super::wait::Poll;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub use super::plan::{DeploymentPlan, GroupPlan, GroupProgress};
+pub use super::plan::{DeployedVm, DeploymentPlan, GroupPlan, GroupProgress};
 
 /// Receives progress; the CLI draws bars, the server records it for polling.
 pub trait Observer: Send + Sync {
@@ -47,14 +48,8 @@ pub struct DeployOptions {
     /// How long the run's lease lasts without renewal (an orchestrator that dies holds the run
     /// this long).
     pub lease_ttl: Duration,
-}
-
-/// One VM of a deployment, with its place in it.
-#[derive(Debug, Clone)]
-pub struct DeployedVm {
-    pub node: String,
-    pub index: u32,
-    pub vm: Vm,
+    /// Configures the VMs once they all run (the host's recipes); its failure fails the run.
+    pub configure: Option<Arc<dyn Configure>>,
 }
 
 #[derive(Debug, Clone)]
@@ -157,7 +152,10 @@ impl Run<'_> {
                     self.delete_all(&replaced).await;
                     self.observer.progress(&slots.progress(self.plan));
                     if slots.all_running() {
-                        let done = self.finish(slots, &vms).await;
+                        let done = match self.finish(slots, &vms).await {
+                            Ok(done) => self.configure(done, &mut lease).await,
+                            Err(e) => Err(e),
+                        };
                         lease.release(self.client).await;
                         return done;
                     }
@@ -180,6 +178,32 @@ impl Run<'_> {
             }
             let next = intervals.next().unwrap_or(poll.max_interval);
             tokio::time::sleep_until((now + next).min(deadline)).await;
+        }
+    }
+
+    /// Runs the configuration step (if any) on the run's VMs, renewing the run's lease while
+    /// it lasts: recipes may take far longer than a lease.
+    async fn configure(&self, done: DeployResult, lease: &mut Lease) -> anyhow::Result<DeployResult> {
+        let Some(configure) = &self.opts.configure else {
+            return Ok(done);
+        };
+        self.observer.phase("configuring VMs");
+        let work = configure.configure(self.run_id, &done.vms);
+        tokio::pin!(work);
+        let renew_every = (self.opts.lease_ttl / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                result = &mut work => return result.map(|()| done),
+                () = tokio::time::sleep(renew_every) => {
+                    match self.client.list_vms(vec![tag(TAG_RUN, self.run_id)]).await {
+                        Ok(vms) => {
+                            lease.check(&vms)?;
+                            lease.renew(self.client, &vms).await;
+                        }
+                        Err(e) => tracing::warn!("renewing the lease of run {}: {e}", self.run_id),
+                    }
+                }
+            }
         }
     }
 

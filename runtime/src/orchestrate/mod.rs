@@ -3,6 +3,7 @@
 //! Nothing here knows Synnefo. Every wait has a deadline ([`wait::Poll`]); every operation that
 //! creates something cleans it up when a later step fails, so a failure never leaks a VM.
 
+pub mod configure;
 pub mod deploy;
 pub mod lease;
 mod plan;
@@ -14,6 +15,9 @@ use crate::bindings::types::{
 };
 use crate::client::Client;
 use anyhow::{Context, bail};
+use configure::Configure;
+use plan::DeployedVm;
+use std::sync::Arc;
 use wait::{Poll, Step};
 
 /// Tag keys the host puts on every VM it creates: the record of runs lives in the cloud.
@@ -41,6 +45,8 @@ pub struct RunRequest {
     pub wait: bool,
     pub poll: Poll,
     pub keep_on_failure: bool,
+    /// Configures the VM once it runs (the host's recipe); its failure fails the run.
+    pub configure: Option<Arc<dyn Configure>>,
 }
 
 /// Creates one VM and waits (bounded) until it runs. If anything fails after the cloud may
@@ -66,7 +72,11 @@ pub async fn run_image(client: &Client, mut req: RunRequest) -> anyhow::Result<(
     if !req.wait {
         return Ok((vm, run_id));
     }
-    match wait::vm_built(client, &vm.id, req.poll).await {
+    let ready = match wait::vm_built(client, &vm.id, req.poll).await {
+        Ok(vm) => configure_one(req.configure.as_deref(), &run_id, vm).await,
+        Err(e) => Err(e),
+    };
+    match ready {
         Ok(vm) => Ok((vm, run_id)),
         Err(e) if req.keep_on_failure => {
             Err(e.context(format!("VM {} ({}) was kept as asked", vm.name, vm.id)))
@@ -80,6 +90,21 @@ pub async fn run_image(client: &Client, mut req: RunRequest) -> anyhow::Result<(
             )))
         }
     }
+}
+
+/// The configuration step of a one-VM run (its node is `vm`, index 1).
+async fn configure_one(configure: Option<&dyn Configure>, run_id: &str, vm: Vm) -> anyhow::Result<Vm> {
+    let Some(configure) = configure else {
+        return Ok(vm);
+    };
+    let one = [DeployedVm {
+        node: "vm".into(),
+        index: 1,
+        vm,
+    }];
+    configure.configure(run_id, &one).await?;
+    let [only] = one;
+    Ok(only.vm)
 }
 
 /// Creates the one VM of `run_id`. A create whose outcome is unclear (reply lost, connection
@@ -320,6 +345,8 @@ pub struct BuildImageRequest {
     pub user_data: Option<String>,
     pub public: bool,
     pub poll: Poll,
+    /// Configures the builder VM before its snapshot (the host's recipe).
+    pub configure: Option<Arc<dyn Configure>>,
 }
 
 /// Boots a builder VM from the base image with the files injected, stops it, snapshots its
@@ -344,6 +371,7 @@ pub async fn build_image(client: &Client, req: BuildImageRequest) -> anyhow::Res
             wait: true,
             poll: req.poll,
             keep_on_failure: false,
+            configure: req.configure.clone(),
         },
     )
     .await

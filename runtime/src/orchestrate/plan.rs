@@ -1,7 +1,7 @@
 //! What a deployment run works from and reports: its plan (node groups with their VM spec)
 //! and the progress of each group. Shared by the run ([`super::deploy`]) and its slots.
 
-use crate::bindings::types::VmSpec;
+use crate::bindings::types::{Vm, VmSpec};
 
 /// One node group, resolved: every VM of it gets this spec (plus its own name and tags).
 #[derive(Debug, Clone)]
@@ -30,4 +30,12 @@ pub struct GroupProgress {
     pub created: u32,
     pub running: u32,
     pub failed: u32,
+}
+
+/// One VM of a deployment, with its place in it.
+#[derive(Debug, Clone)]
+pub struct DeployedVm {
+    pub node: String,
+    pub index: u32,
+    pub vm: Vm,
 }

@@ -131,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
             replace_failed: 2,
             resume: false,
             lease_ttl: Duration::from_secs(60),
+            configure: None,
         };
         let t = Instant::now();
         let run_id = format!("bench{count}{}", if under_faults { "f" } else { "" });

@@ -108,6 +108,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         client: session.client.clone(),
         orchestration: config.orchestration.clone(),
         local: Arc::new(LocalDisk),
+        ssh: Arc::new(crate::recipes::SshContext::new(
+            &config.ssh,
+            session.ssh_jump.as_deref(),
+        )?),
     };
     let out = Output {
         json: cli.output == OutputFormat::Json,

@@ -30,7 +30,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The real ~Okeanos identity endpoint, used when only a token is given.
 pub const OKEANOS_AUTH_URL: &str = "https://accounts.okeanos.grnet.gr/identity/v2.0";
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
     /// The cloud the built-in ~Okeanos connector drives.
@@ -43,6 +43,9 @@ pub struct HostConfig {
     pub simulator: SimulatorConfig,
     #[serde(default)]
     pub engine: EngineConfig,
+    /// Recipes over SSH: jump host, sessions at once, where run keys and logs live.
+    #[serde(default)]
+    pub ssh: SshConfig,
     /// Serve mode: API tokens and listen address.
     #[serde(default)]
     pub server: ServerConfig,
@@ -130,6 +133,32 @@ impl Default for OrchestrationConfig {
             max_vms_per_run: 1000,
             lease_ttl: Duration::from_secs(60),
             expected_build_time: None,
+        }
+    }
+}
+
+/// `[ssh]`: how the host reaches VMs to run recipes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SshConfig {
+    /// `user@host:port` of the jump host VMs are reached through (like OpenSSH's ProxyJump).
+    pub jump: Option<String>,
+    /// Recipe sessions at once, across runs (`ssh_concurrency`).
+    pub concurrency: usize,
+    /// How long a running VM's sshd may take to answer.
+    #[serde(with = "humantime_serde")]
+    pub reach_timeout: Duration,
+    /// Where runs keep their key and recipe logs [default: ~/.local/state/connector-host/runs].
+    pub runs_dir: Option<PathBuf>,
+}
+
+impl Default for SshConfig {
+    fn default() -> Self {
+        SshConfig {
+            jump: None,
+            concurrency: 64,
+            reach_timeout: Duration::from_secs(600),
+            runs_dir: None,
         }
     }
 }

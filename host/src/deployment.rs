@@ -5,6 +5,7 @@
 
 use crate::ops::inputs::{FileInput, SizeRequest, SshKey, UserData, VmInputs, resolve_path};
 use crate::ops::vms::VmRequest;
+use crate::recipes::{RecipeRequest, RecipeSource};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -17,6 +18,9 @@ pub struct DeploymentFile {
     pub name: String,
     /// VMs in the cloud's error state replaced per run [default: `[orchestration] replace_failed`].
     pub replace_failed: Option<u32>,
+    /// `user@host:port` of the jump host this deployment's VMs are reached through for their
+    /// recipes [default: `[ssh] jump`].
+    pub jump: Option<String>,
     #[serde(default)]
     pub defaults: NodeSettings,
     #[serde(rename = "node", default)]
@@ -43,6 +47,17 @@ pub struct NodeSettings {
     pub volatile_disk_gb: Option<u32>,
     pub tags: Option<BTreeMap<String, String>>,
     pub project: Option<String>,
+    /// A local script (relative to the file) each VM runs over SSH once the run's VMs run.
+    pub recipe: Option<String>,
+    /// The script itself, instead of `recipe` (what the API takes).
+    pub recipe_script: Option<String>,
+    /// Login user of the recipe [default: root].
+    pub recipe_user: Option<String>,
+    /// How long the recipe may run [default: 30m].
+    #[serde(default, with = "humantime_serde")]
+    pub recipe_timeout: Option<std::time::Duration>,
+    /// Environment of the recipe (next to SLIPSTREAM_RUN_ID, SLIPSTREAM_NODE, SLIPSTREAM_INDEX).
+    pub recipe_env: Option<BTreeMap<String, String>>,
 }
 
 /// One node group: `count` VMs of the same description.
@@ -53,6 +68,7 @@ pub struct GroupDraft {
     /// The VMs are named `<deployment>-<group>-<index>`.
     pub vm_name: String,
     pub vm: VmRequest,
+    pub recipe: Option<RecipeRequest>,
 }
 
 /// A whole deployment, validated, its local files named but not read.
@@ -60,6 +76,7 @@ pub struct GroupDraft {
 pub struct DeploymentDraft {
     pub name: String,
     pub replace_failed: Option<u32>,
+    pub jump: Option<String>,
     pub groups: Vec<GroupDraft>,
 }
 
@@ -107,20 +124,58 @@ pub fn plan(file: &DeploymentFile, base_dir: &Path) -> anyhow::Result<Deployment
         if count == 0 {
             bail!("node group `{name}` has count = 0");
         }
-        let vm = draft(&merge(&file.defaults, node), base_dir)
-            .with_context(|| format!("in node group `{name}`"))?;
+        let merged = merge(&file.defaults, node);
+        let vm = draft(&merged, base_dir).with_context(|| format!("in node group `{name}`"))?;
+        let recipe =
+            recipe(&merged, base_dir).with_context(|| format!("in node group `{name}`"))?;
         groups.push(GroupDraft {
             vm_name: format!("{}-{}", file.name, name),
             name,
             count,
             vm,
+            recipe,
         });
     }
     Ok(DeploymentDraft {
         name: file.name.clone(),
         replace_failed: file.replace_failed,
+        jump: file.jump.clone(),
         groups,
     })
+}
+
+/// The group's recipe, if it has one.
+fn recipe(m: &NodeSettings, base_dir: &Path) -> anyhow::Result<Option<RecipeRequest>> {
+    let source = match (&m.recipe, &m.recipe_script) {
+        (Some(_), Some(_)) => bail!("give recipe or recipe_script, not both"),
+        (Some(path), None) => RecipeSource::File(resolve_path(path, base_dir)),
+        (None, Some(text)) => RecipeSource::Inline(text.clone()),
+        (None, None) => {
+            if m.recipe_user.is_some() || m.recipe_timeout.is_some() || m.recipe_env.is_some() {
+                bail!(
+                    "recipe_user, recipe_timeout and recipe_env need a recipe (or recipe_script)"
+                );
+            }
+            return Ok(None);
+        }
+    };
+    Ok(Some(RecipeRequest {
+        source,
+        user: m.recipe_user.clone(),
+        timeout: m.recipe_timeout,
+        env: m.recipe_env.clone().unwrap_or_default(),
+    }))
+}
+
+fn recipe_of<'a>(
+    n: &'a NodeSettings,
+    d: &'a NodeSettings,
+) -> (&'a Option<String>, &'a Option<String>) {
+    if n.recipe.is_some() || n.recipe_script.is_some() {
+        (&n.recipe, &n.recipe_script)
+    } else {
+        (&d.recipe, &d.recipe_script)
+    }
 }
 
 fn merge(d: &NodeSettings, n: &NodeSettings) -> NodeSettings {
@@ -145,6 +200,19 @@ fn merge(d: &NodeSettings, n: &NodeSettings) -> NodeSettings {
         volatile_disk_gb: n.volatile_disk_gb.or(d.volatile_disk_gb),
         tags: Some(tags),
         project: n.project.clone().or_else(|| d.project.clone()),
+        // A node's recipe (file or script) replaces the default one as a whole.
+        recipe: recipe_of(n, d).0.clone(),
+        recipe_script: recipe_of(n, d).1.clone(),
+        recipe_user: n.recipe_user.clone().or_else(|| d.recipe_user.clone()),
+        recipe_timeout: n.recipe_timeout.or(d.recipe_timeout),
+        recipe_env: match (&d.recipe_env, &n.recipe_env) {
+            (None, None) => None,
+            (d, n) => {
+                let mut env = d.clone().unwrap_or_default();
+                env.extend(n.clone().unwrap_or_default());
+                Some(env)
+            }
+        },
     }
 }
 

@@ -12,6 +12,8 @@ pub struct Endpoint {
     pub token: String,
     /// The allow-list rule that lets the connector reach it.
     pub allowed_host: String,
+    /// Its SSH gateway, the jump host to its VMs (`user@host:port`).
+    pub ssh_jump: Option<String>,
 }
 
 /// Keeps the in-process simulator alive; [`EmbeddedSim::shutdown`] stops it and saves its state.
@@ -42,6 +44,10 @@ pub async fn start(
     };
     config.timings = okeanos_sim::Timings::uniform(Duration::from_secs(1));
     config.timings.build = build_time;
+    // Its VMs answer SSH through a gateway on loopback: recipes work out of the box.
+    config.ssh_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.ssh_boot_time = Duration::from_secs(1);
+    config.recipe_time = Duration::from_secs(1);
     let sim = okeanos_sim::spawn(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .context("cannot start the embedded ~Okeanos simulator")?;
@@ -49,6 +55,7 @@ pub async fn start(
         auth_url: sim.auth_url(),
         token: sim.token(),
         allowed_host: format!("http://{}", sim.addr()),
+        ssh_jump: sim.ssh_addr().map(|a| format!("slipstream@{a}")),
     };
     Ok((endpoint, EmbeddedSim { sim }))
 }

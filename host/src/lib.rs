@@ -10,6 +10,7 @@ pub mod config;
 pub mod deployment;
 pub mod embedded;
 pub mod ops;
+pub mod recipes;
 pub mod serve;
 pub mod setup;
 pub mod view;

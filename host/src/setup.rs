@@ -27,6 +27,8 @@ pub struct Session {
     pub source: CloudSource,
     /// The in-process simulator, when no cloud is configured. Dropped last.
     pub simulator: Option<EmbeddedSim>,
+    /// The embedded simulator's SSH gateway: the jump host when `[ssh] jump` is unset.
+    pub ssh_jump: Option<String>,
 }
 
 impl Session {
@@ -60,6 +62,7 @@ pub async fn open(
         source,
         simulator,
         expected_build,
+        ssh_jump,
     } = okeanos_cloud(config).await?;
     if let Some(typical) = expected_build {
         runtime.build_clock(&spec.name).seed(typical);
@@ -78,6 +81,7 @@ pub async fn open(
         client: Client::new(connector),
         source,
         simulator,
+        ssh_jump,
     })
 }
 
@@ -92,13 +96,15 @@ pub struct OkeanosCloud {
     /// How long a VM build typically takes (`[orchestration] expected_build_time`, or the
     /// embedded simulator's build time): polls are timed on it until builds are seen.
     pub expected_build: Option<std::time::Duration>,
+    /// The embedded simulator's SSH gateway (`user@host:port`), if it runs.
+    pub ssh_jump: Option<String>,
 }
 
 /// Picks the cloud like [`open`] does (starting the simulator if needed) and returns the
 /// connector's spec without loading the component.
 pub async fn okeanos_cloud(config: &HostConfig) -> anyhow::Result<OkeanosCloud> {
-    let (cloud, simulator) = match configured_cloud(config)? {
-        Some(cloud) => (cloud, None),
+    let (cloud, simulator, ssh_jump) = match configured_cloud(config)? {
+        Some(cloud) => (cloud, None, None),
         None => start_simulator(config).await?,
     };
     let spec = okeanos_spec(config, &cloud)?;
@@ -111,6 +117,7 @@ pub async fn okeanos_cloud(config: &HostConfig) -> anyhow::Result<OkeanosCloud> 
         source: cloud.source,
         simulator,
         expected_build,
+        ssh_jump,
     })
 }
 
@@ -239,7 +246,9 @@ fn simulator_build_time(config: &HostConfig) -> std::time::Duration {
         .unwrap_or(std::time::Duration::from_secs(3))
 }
 
-async fn start_simulator(config: &HostConfig) -> anyhow::Result<(Cloud, Option<EmbeddedSim>)> {
+async fn start_simulator(
+    config: &HostConfig,
+) -> anyhow::Result<(Cloud, Option<EmbeddedSim>, Option<String>)> {
     let state_file = config
         .simulator
         .state_file
@@ -257,6 +266,7 @@ async fn start_simulator(config: &HostConfig) -> anyhow::Result<(Cloud, Option<E
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "the configuration file".into())
     );
+    let ssh_jump = endpoint.ssh_jump.clone();
     let cloud = Cloud {
         auth_url: endpoint.auth_url,
         token: endpoint.token,
@@ -266,5 +276,5 @@ async fn start_simulator(config: &HostConfig) -> anyhow::Result<(Cloud, Option<E
         ca_certs: None,
         source: CloudSource::Simulator { state_file },
     };
-    Ok((cloud, Some(sim)))
+    Ok((cloud, Some(sim), ssh_jump))
 }

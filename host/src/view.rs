@@ -18,6 +18,9 @@ pub struct VmView {
     pub tags: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disks: Option<Vec<DiskView>>,
+    /// How its recipe went, when it ran one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<crate::recipes::RecipeReport>,
 }
 
 impl VmView {
@@ -36,6 +39,7 @@ impl VmView {
                 .map(|t| (t.key.clone(), t.value.clone()))
                 .collect(),
             disks: None,
+            recipe: None,
         }
     }
 

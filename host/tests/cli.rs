@@ -336,3 +336,189 @@ async fn a_run_killed_midway_is_listed_and_resumed_to_exactly_its_vms() {
     assert!(!ok && err.contains("belongs to deployment `app`"), "{err}");
     sim.shutdown().await;
 }
+
+/// A simulator whose VMs answer SSH through its gateway, and a config that reaches them through
+/// it, with the run keys and logs in `dir`.
+async fn ssh_sim(dir: &Path) -> (okeanos_sim::RunningSim, std::path::PathBuf, String) {
+    let fast = std::time::Duration::from_millis(300);
+    let user = okeanos_sim::SimUser::with_token(TOKEN, "CLI Test");
+    let uuid = user.uuid.clone();
+    let sim = okeanos_sim::spawn(
+        okeanos_sim::SimConfig {
+            users: vec![user],
+            timings: okeanos_sim::Timings::uniform(fast),
+            ssh_listen: Some("127.0.0.1:0".parse().unwrap()),
+            ssh_boot_time: fast,
+            recipe_time: fast,
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let config = config_for(&sim, dir);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[ssh]\njump = \"gw@{}\"\nreach_timeout = \"60s\"\nruns_dir = \"{}\"\n",
+        sim.ssh_addr().unwrap(),
+        dir.join("runs").display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    (sim, config, uuid)
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_runs_its_recipes_over_ssh_and_a_failing_one_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config, user) = ssh_sim(dir.path()).await;
+    std::fs::write(dir.path().join("db.sh"), "#!/bin/sh\necho db ready\n").unwrap();
+    std::fs::write(dir.path().join("web.sh"), "#!/bin/sh\necho web ready\n").unwrap();
+    let file = dir.path().join("app.toml");
+    std::fs::write(
+        &file,
+        "name = \"app\"\n[defaults]\nimage = \"CELAR-Ubuntu-14.04-LTS\"\nflavor = \"C1R1024D10ext_vlmc\"\nrecipe_env = { APP_MODE = \"it's live\" }\n\
+         [[node]]\nname = \"db\"\nrecipe = \"db.sh\"\n\
+         [[node]]\nname = \"web\"\ncount = 2\nrecipe = \"web.sh\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(
+        &config,
+        &["--output", "json", "deploy", file.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    assert!(!err.contains(TOKEN) && !out.contains(TOKEN));
+    let v = json(&out);
+    let vms = v["vms"].as_array().unwrap();
+    assert_eq!(vms.len(), 3, "{v}");
+    let web_sha = format!("{:x}", sha2_digest(b"#!/bin/sh\necho web ready\n"));
+    for vm in vms {
+        let recipe = &vm["recipe"];
+        assert_eq!(recipe["status"], "succeeded", "{vm}");
+        assert_eq!(recipe["exit_code"], 0, "{vm}");
+        assert!(
+            recipe["host_key"].as_str().unwrap().starts_with("SHA256:"),
+            "{vm}"
+        );
+        let log = std::fs::read_to_string(recipe["log"].as_str().unwrap()).unwrap();
+        assert!(
+            log.contains("okeanos-sim"),
+            "the emulated output is in the log: {log}"
+        );
+        // Counted through the simulator: one recipe run per VM, as root, with the env names.
+        let id: u64 = vm["id"].as_str().unwrap().parse().unwrap();
+        let records = sim.backend().recipes(id).unwrap();
+        let runs = records["recipes"].as_array().unwrap();
+        assert_eq!(runs.len(), 1, "{records}");
+        assert_eq!(runs[0]["exit_code"], 0, "{records}");
+        assert_eq!(runs[0]["user"], "root");
+        let env: Vec<&str> = runs[0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        assert!(
+            env.contains(&"SLIPSTREAM_RUN_ID") && env.contains(&"APP_MODE"),
+            "{env:?}"
+        );
+        if vm["node"] == "web" {
+            assert_eq!(runs[0]["sha256"], web_sha.as_str(), "{records}");
+        }
+    }
+
+    // A recipe that exits 3 on the web VMs fails the run with the VM, the code and its last
+    // output lines, and removes every VM of the run.
+    sim.backend()
+        .add_recipe_fault(okeanos_sim::ssh::RecipeFault {
+            name_pattern: "broken-web-*".into(),
+            exit_code: Some(3),
+            hang: false,
+        });
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("name = \"app\"", "name = \"broken\""),
+    )
+    .unwrap();
+    let before = sim.backend().server_count(&user);
+    let (ok, _out, err) = run(&config, &["deploy", broken.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("broken-web-") && err.contains("exited with status 3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("okeanos-sim"),
+        "the last output lines are shown: {err}"
+    );
+    assert_eq!(
+        sim.backend().server_count(&user),
+        before,
+        "nothing is left behind"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_built_with_a_recipe_carries_its_record_to_the_vms_run_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, config, _user) = ssh_sim(dir.path()).await;
+    let recipe = dir.path().join("bake.sh");
+    std::fs::write(&recipe, "#!/bin/sh\necho baking\n").unwrap();
+    let (ok, out, err) = run(
+        &config,
+        &[
+            "--output",
+            "json",
+            "build-image",
+            "--image",
+            "CELAR-Ubuntu-14.04-LTS",
+            "--flavor",
+            "C1R1024D10ext_vlmc",
+            "--name",
+            "baked",
+            "--recipe",
+            recipe.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    let image = json(&out);
+    let image_id = image["id"].as_str().unwrap().to_string();
+    let (ok, out, err) = run(
+        &config,
+        &[
+            "--output",
+            "json",
+            "run-image",
+            "--image",
+            &image_id,
+            "--flavor",
+            "C1R1024D10ext_vlmc",
+            "--name",
+            "from-baked",
+        ],
+    );
+    assert!(ok, "{err}");
+    let vm = json(&out);
+    let id: u64 = vm["id"].as_str().unwrap().parse().unwrap();
+    let records = sim.backend().recipes(id).unwrap();
+    let inherited = records["inherited"].as_array().unwrap();
+    assert_eq!(inherited.len(), 1, "{records}");
+    assert_eq!(
+        inherited[0]["sha256"],
+        format!("{:x}", sha2_digest(b"#!/bin/sh\necho baking\n")).as_str()
+    );
+    assert_eq!(inherited[0]["exit_code"], 0);
+    sim.shutdown().await;
+}
+
+fn sha2_digest(bytes: &[u8]) -> impl std::fmt::LowerHex {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+}

@@ -28,6 +28,7 @@ fn opts() -> DeployOptions {
         replace_failed: 2,
         resume: false,
         lease_ttl: Duration::from_secs(60),
+        configure: None,
     }
 }
 
@@ -259,6 +260,8 @@ async fn running(h: &Harness, s: VmSpec) -> connector_runtime::bindings::types::
             wait: true,
             poll: fast_poll(),
             keep_on_failure: false,
+            configure: None,
+            run_id: None,
         },
     )
     .await
@@ -394,6 +397,8 @@ async fn build_image_makes_an_image_that_runs_at_once_and_removes_the_builder() 
             user_data: None,
             public: true,
             poll: fast_poll(),
+            configure: None,
+            run_id: None,
         },
     )
     .await

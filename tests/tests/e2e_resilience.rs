@@ -32,6 +32,7 @@ fn opts() -> DeployOptions {
         replace_failed: 2,
         resume: false,
         lease_ttl: Duration::from_secs(60),
+        configure: None,
     }
 }
 
@@ -201,6 +202,8 @@ async fn run_image_adopts_the_vm_of_a_create_whose_reply_was_lost() {
         wait: true,
         poll: Poll::new(Duration::from_millis(100), Duration::from_secs(30)),
         keep_on_failure: false,
+        configure: None,
+        run_id: None,
     };
     let (vm, _run) = connector_runtime::orchestrate::run_image(&h.client, req)
         .await

@@ -33,6 +33,8 @@ async fn run_image_reaches_running_with_addresses_and_terminate_removes_it() {
             wait: true,
             poll: fast_poll(),
             keep_on_failure: false,
+            configure: None,
+            run_id: None,
         },
     )
     .await
@@ -183,6 +185,8 @@ async fn errors_map_to_the_typed_variant() {
             wait: true,
             poll: fast_poll(),
             keep_on_failure: false,
+            configure: None,
+            run_id: None,
         },
     )
     .await

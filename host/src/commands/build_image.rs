@@ -20,6 +20,8 @@ pub struct Args {
     pub public: bool,
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub recipe: super::RecipeArgs,
 }
 
 pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
@@ -31,6 +33,7 @@ pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
         inputs,
         public: args.public,
         timeout: args.timeout,
+        recipe: args.recipe.fields()?,
     };
     check_size(&req.size)?;
     let build = images::prepare_build(ctx, &req)?;

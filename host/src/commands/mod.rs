@@ -118,6 +118,43 @@ impl LocalInputArgs {
     }
 }
 
+/// A recipe to run over SSH on the VM once it runs: `--recipe FILE`, `--recipe-user`, …
+#[derive(Debug, Args)]
+pub struct RecipeArgs {
+    /// Local script the VM runs over SSH once it runs (the run fails if it fails)
+    #[arg(long, value_name = "FILE")]
+    pub recipe: Option<PathBuf>,
+    /// Login user of the recipe [default: root]
+    #[arg(long, value_name = "USER", requires = "recipe")]
+    pub recipe_user: Option<String>,
+    /// How long the recipe may run [default: 30m]
+    #[arg(long, value_parser = humantime::parse_duration, requires = "recipe")]
+    pub recipe_timeout: Option<std::time::Duration>,
+    /// Environment of the recipe (repeatable)
+    #[arg(long = "recipe-env", value_name = "KEY=VALUE", requires = "recipe")]
+    pub recipe_env: Vec<String>,
+}
+
+impl RecipeArgs {
+    pub fn fields(&self) -> anyhow::Result<crate::recipes::RecipeFields> {
+        let recipe_env = self
+            .recipe_env
+            .iter()
+            .map(|p| {
+                p.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .ok_or_else(|| anyhow::anyhow!("--recipe-env `{p}` is not KEY=VALUE"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(crate::recipes::RecipeFields {
+            recipe: self.recipe.clone().map(crate::recipes::RecipeSource::File),
+            recipe_user: self.recipe_user.clone(),
+            recipe_timeout: self.recipe_timeout,
+            recipe_env,
+        })
+    }
+}
+
 /// Checks a size, adding the command line's way of saying it to the error.
 pub fn check_size(size: &SizeRequest) -> anyhow::Result<()> {
     size.size()

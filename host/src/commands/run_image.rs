@@ -32,6 +32,8 @@ pub struct Args {
     /// Keep the VM if it fails to come up (default: delete it)
     #[arg(long)]
     pub keep_on_failure: bool,
+    #[command(flatten)]
+    pub recipe: super::RecipeArgs,
 }
 
 pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
@@ -51,11 +53,15 @@ pub async fn exec(ctx: &Ctx, out: &Output, args: Args) -> anyhow::Result<()> {
         timeout: args.timeout,
         keep_on_failure: args.keep_on_failure,
         no_wait: args.no_wait,
+        recipe: args.recipe.fields()?,
     };
     check_size(&req.size)?;
     let run = vms::prepare_run(ctx, &req)?;
-    if run.wait {
-        eprintln!("creating VM {} and waiting until it runs…", run.spec.name);
+    if run.request.wait {
+        eprintln!(
+            "creating VM {} and waiting until it runs…",
+            run.request.spec.name
+        );
     }
     let vm = vms::run_image(ctx, run).await?;
     out.print(&vm, || view::vm_detail(&vm));

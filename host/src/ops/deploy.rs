@@ -4,12 +4,16 @@
 use super::Ctx;
 use super::inputs::LocalFiles;
 use crate::deployment::DeploymentDraft;
+use crate::recipes::RecipeRun;
 use crate::view::{DeployedVmView, DeploymentView, VmView};
 use anyhow::{Context, bail};
+use connector_runtime::orchestrate::configure::Configure;
 use connector_runtime::orchestrate::deploy::{
     self, DeployOptions, DeploymentPlan, GroupPlan, Observer,
 };
+use connector_runtime::orchestrate::lease::LeaseHeld;
 use connector_runtime::orchestrate::{self, TAG_DEPLOYMENT, TAG_RUN, tag};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +36,8 @@ pub struct Prepared {
     pub verify_resume: bool,
     pub plan: DeploymentPlan,
     pub opts: DeployOptions,
+    /// The run's recipes, when a node group has one.
+    pub recipes: Option<Arc<RecipeRun>>,
 }
 
 /// The draft with its local inputs read: what the runtime runs.
@@ -73,14 +79,27 @@ pub fn prepare(
             o.max_vms_per_run
         );
     }
+    let run_id = settings
+        .resume
+        .clone()
+        .unwrap_or_else(orchestrate::new_run_id);
+    let mut plan = plan(draft, ctx.local.as_ref())?;
+    let recipes = recipe_run(ctx, draft, &run_id)?;
+    if let Some(r) = &recipes {
+        // The run's key goes next to the user's keys on the VMs that run a recipe.
+        for (g, d) in plan.groups.iter_mut().zip(&draft.groups) {
+            if d.recipe.is_some() {
+                g.spec.ssh_keys.push(r.public_key());
+            }
+        }
+    }
     Ok(Prepared {
-        run_id: settings
-            .resume
-            .clone()
-            .unwrap_or_else(orchestrate::new_run_id),
+        run_id,
         verify_resume: true,
-        plan: plan(draft, ctx.local.as_ref())?,
+        plan,
+        recipes: recipes.clone(),
         opts: DeployOptions {
+            configure: recipes.map(|r| r as Arc<dyn Configure>),
             concurrency: settings.concurrency.unwrap_or(o.concurrency),
             poll: ctx.poll(settings.timeout),
             keep_on_failure: settings.keep_on_failure,
@@ -89,6 +108,38 @@ pub fn prepare(
             lease_ttl: o.lease_ttl,
         },
     })
+}
+
+/// The recipes of the draft's node groups, read, under one new run key; none without recipes.
+fn recipe_run(
+    ctx: &Ctx,
+    draft: &DeploymentDraft,
+    run_id: &str,
+) -> anyhow::Result<Option<Arc<RecipeRun>>> {
+    let mut recipes = BTreeMap::new();
+    for g in &draft.groups {
+        if let Some(r) = &g.recipe {
+            let recipe = r
+                .resolve(ctx.local.as_ref())
+                .with_context(|| format!("in node group `{}`", g.name))?;
+            recipes.insert(g.name.clone(), recipe);
+        }
+    }
+    if recipes.is_empty() {
+        return Ok(None);
+    }
+    let jump = draft
+        .jump
+        .as_deref()
+        .map(connector_ssh::Jump::parse)
+        .transpose()
+        .context("the deployment's `jump`")?;
+    Ok(Some(Arc::new(RecipeRun::new(
+        ctx.ssh.clone(),
+        run_id,
+        recipes,
+        jump,
+    )?)))
 }
 
 /// Runs the deployment; on failure everything it created is deleted (unless
@@ -101,6 +152,9 @@ pub async fn run(
     if prepared.opts.resume && prepared.verify_resume {
         check_resumable(ctx, prepared).await?;
     }
+    if let Some(r) = &prepared.recipes {
+        r.observe(observer.clone());
+    }
     let result = deploy::deploy(
         &ctx.client,
         &prepared.plan,
@@ -108,14 +162,36 @@ pub async fn run(
         &prepared.opts,
         observer,
     )
-    .await?;
+    .await;
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if !prepared.opts.keep_on_failure && !e.is::<LeaseHeld>() {
+                // The run's VMs are gone: so is the need for its key.
+                ctx.ssh.forget_run_key(&prepared.run_id);
+            }
+            return Err(e);
+        }
+    };
+    let reports = prepared
+        .recipes
+        .as_ref()
+        .map(|r| r.reports())
+        .unwrap_or_default();
     Ok(DeploymentView {
         run_id: result.run_id,
         name: result.name,
         vms: result
             .vms
             .iter()
-            .map(|d| DeployedVmView::new(VmView::new(&d.vm)))
+            .map(|d| {
+                let mut view = DeployedVmView::new(VmView::new(&d.vm));
+                view.vm.recipe = reports
+                    .iter()
+                    .find(|r| r.node == d.node && r.index == d.index)
+                    .cloned();
+                view
+            })
             .collect(),
     })
 }
@@ -151,5 +227,7 @@ pub async fn run_vms(ctx: &Ctx, run_id: &str) -> anyhow::Result<Vec<DeployedVmVi
 
 /// Deletes every VM of a run and waits until they are gone; returns how many there were.
 pub async fn cleanup(ctx: &Ctx, run_id: &str, timeout: Option<Duration>) -> anyhow::Result<usize> {
-    orchestrate::cleanup_run(&ctx.client, run_id, ctx.poll(timeout)).await
+    let removed = orchestrate::cleanup_run(&ctx.client, run_id, ctx.poll(timeout)).await?;
+    ctx.ssh.forget_run_key(run_id);
+    Ok(removed)
 }

@@ -3,9 +3,12 @@
 use super::Ctx;
 use super::inputs::{SizeRequest, VmInputs};
 use super::vms::VmRequest;
+use crate::recipes::RecipeFields;
 use crate::view::{FlavorView, ImageView};
+use connector_runtime::orchestrate::configure::Configure;
 use connector_runtime::orchestrate::{self, BuildImageRequest as Build};
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub async fn flavors(ctx: &Ctx) -> anyhow::Result<Vec<FlavorView>> {
@@ -54,6 +57,9 @@ pub struct BuildImageRequest {
     pub public: bool,
     #[serde(default, with = "humantime_serde")]
     pub timeout: Option<Duration>,
+    /// A recipe the builder VM runs over SSH before it is shut down and snapshotted.
+    #[serde(flatten)]
+    pub recipe: RecipeFields,
 }
 
 /// Checks a build request and reads its local inputs; the result runs with [`build`].
@@ -64,7 +70,12 @@ pub fn prepare_build(ctx: &Ctx, req: &BuildImageRequest) -> anyhow::Result<Build
         inputs: req.inputs.clone(),
         ..VmRequest::default()
     };
-    let spec = vm.resolve(String::new(), ctx.local.as_ref())?;
+    let mut spec = vm.resolve(String::new(), ctx.local.as_ref())?;
+    let run_id = orchestrate::new_run_id();
+    let recipes = req.recipe.run(&ctx.ssh, ctx.local.as_ref(), &run_id)?;
+    if let Some(r) = &recipes {
+        spec.ssh_keys.push(r.public_key());
+    }
     Ok(Build {
         base_image: spec.image,
         size: spec.size,
@@ -74,12 +85,18 @@ pub fn prepare_build(ctx: &Ctx, req: &BuildImageRequest) -> anyhow::Result<Build
         user_data: spec.user_data,
         public: req.public,
         poll: ctx.poll(req.timeout),
+        configure: recipes.map(|r| r as Arc<dyn Configure>),
+        run_id: Some(run_id),
     })
 }
 
+/// Boots the builder, runs its recipe (if any), snapshots it, deletes it.
 pub async fn build(ctx: &Ctx, build: Build) -> anyhow::Result<ImageView> {
-    let image = orchestrate::build_image(&ctx.client, build).await?;
-    Ok(ImageView::new(&image))
+    let run_id = build.run_id.clone().unwrap_or_default();
+    let image = orchestrate::build_image(&ctx.client, build).await;
+    // The builder is gone either way: so is the need for its key.
+    ctx.ssh.forget_run_key(&run_id);
+    Ok(ImageView::new(&image?))
 }
 
 /// `create-image` (`POST …/vms/{id}/create-image`): snapshot a VM's root disk.

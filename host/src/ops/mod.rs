@@ -25,6 +25,8 @@ pub struct Ctx {
     pub client: Client,
     pub orchestration: OrchestrationConfig,
     pub local: Arc<dyn LocalFiles>,
+    /// Recipes over SSH (shared by every run of the process).
+    pub ssh: Arc<crate::recipes::SshContext>,
 }
 
 impl Ctx {

@@ -2,12 +2,15 @@
 
 use super::Ctx;
 use super::inputs::{LocalFiles, SizeRequest, VmInputs};
+use crate::recipes::{RecipeFields, RecipeRun};
 use crate::view::{ActionView, ResizeView, TerminatedView, VmView};
 use anyhow::{Context, bail};
 use connector_runtime::bindings::types::{Size, Tag, VmSpec};
+use connector_runtime::orchestrate::configure::Configure;
 use connector_runtime::orchestrate::{self, ResizeOutcome, RunRequest, TAG_RUN, tag};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A VM as the user describes it, before local files are read: what run-image, image builds
@@ -70,6 +73,9 @@ pub struct RunImageRequest {
     /// Return as soon as the cloud accepted the VM.
     #[serde(default)]
     pub no_wait: bool,
+    /// A recipe the VM runs over SSH once it runs (the run fails if it fails).
+    #[serde(flatten)]
+    pub recipe: RecipeFields,
 }
 
 impl RunImageRequest {
@@ -100,20 +106,52 @@ pub fn default_vm_name(image: &str) -> String {
 
 /// Checks a run-image request and reads its local inputs: everything that can be refused
 /// before the cloud is asked. The result runs with [`run_image`].
-pub fn prepare_run(ctx: &Ctx, req: &RunImageRequest) -> anyhow::Result<RunRequest> {
-    let spec = req.vm().resolve(req.vm_name(), ctx.local.as_ref())?;
-    Ok(RunRequest {
-        spec,
-        wait: !req.no_wait,
-        poll: ctx.poll(req.timeout),
-        keep_on_failure: req.keep_on_failure,
+pub fn prepare_run(ctx: &Ctx, req: &RunImageRequest) -> anyhow::Result<PreparedRun> {
+    let mut spec = req.vm().resolve(req.vm_name(), ctx.local.as_ref())?;
+    let run_id = orchestrate::new_run_id();
+    let recipes = req.recipe.run(&ctx.ssh, ctx.local.as_ref(), &run_id)?;
+    if let Some(r) = &recipes {
+        if req.no_wait {
+            bail!("a recipe runs once the VM runs: drop --no-wait (no_wait) to run one");
+        }
+        spec.ssh_keys.push(r.public_key());
+    }
+    Ok(PreparedRun {
+        request: RunRequest {
+            spec,
+            wait: !req.no_wait,
+            poll: ctx.poll(req.timeout),
+            keep_on_failure: req.keep_on_failure,
+            configure: recipes.clone().map(|r| r as Arc<dyn Configure>),
+            run_id: Some(run_id),
+        },
+        recipes,
     })
 }
 
-/// Creates the VM and (unless `no_wait`) waits until it runs; cleans up on failure.
-pub async fn run_image(ctx: &Ctx, run: RunRequest) -> anyhow::Result<VmView> {
-    let (vm, _run_id) = orchestrate::run_image(&ctx.client, run).await?;
-    Ok(VmView::new(&vm))
+/// A run-image request with its inputs read and its recipe (if any) ready.
+pub struct PreparedRun {
+    pub request: RunRequest,
+    pub recipes: Option<Arc<RecipeRun>>,
+}
+
+/// Creates the VM and (unless `no_wait`) waits until it runs and its recipe (if any) ran;
+/// cleans up on failure.
+pub async fn run_image(ctx: &Ctx, run: PreparedRun) -> anyhow::Result<VmView> {
+    let keep = run.request.keep_on_failure;
+    let run_id = run.request.run_id.clone().unwrap_or_default();
+    let (vm, _run_id) = match orchestrate::run_image(&ctx.client, run.request).await {
+        Ok(done) => done,
+        Err(e) => {
+            if !keep {
+                ctx.ssh.forget_run_key(&run_id);
+            }
+            return Err(e);
+        }
+    };
+    let mut view = VmView::new(&vm);
+    view.recipe = run.recipes.and_then(|r| r.reports().into_iter().next());
+    Ok(view)
 }
 
 /// `KEY=VALUE` pairs, as the command line and the API's query string give tags.

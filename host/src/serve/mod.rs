@@ -104,6 +104,8 @@ pub struct Built {
     pub source: CloudSource,
     /// The embedded simulator when no cloud is configured: shut it down last.
     pub simulator: Option<crate::embedded::EmbeddedSim>,
+    /// The embedded simulator's SSH gateway: the jump host when `[ssh] jump` is unset.
+    pub ssh_jump: Option<String>,
 }
 
 /// Builds the registry: the built-in `okeanos` connector (or `okeanos_component`) on the
@@ -125,6 +127,7 @@ pub async fn build_registry(
             registry,
             source: cloud.source,
             simulator: cloud.simulator,
+            ssh_jump: cloud.ssh_jump,
         }),
         Err(e) => {
             if let Some(sim) = cloud.simulator {
@@ -229,6 +232,7 @@ struct Inner {
     jobs: Jobs,
     journal: journal::Journal,
     orchestration: OrchestrationConfig,
+    ssh: Arc<crate::recipes::SshContext>,
 }
 
 impl ServerState {
@@ -255,6 +259,7 @@ impl ServerState {
                         .unwrap_or(jobs::DEFAULT_MAX_JOBS_PER_CALLER),
                 ),
                 orchestration: config.orchestration.clone(),
+                ssh: Arc::new(crate::recipes::SshContext::new(&config.ssh, None)?),
             }),
         })
     }
@@ -296,6 +301,7 @@ impl ServerState {
             client,
             orchestration: self.orchestration().clone(),
             local: Arc::new(NoLocalFiles),
+            ssh: self.inner.ssh.clone(),
         })
     }
 }
@@ -403,7 +409,11 @@ pub async fn run(
             .or_else(dirs::data_local_dir)
             .map(|d| d.join("connector-host").join("serve"))
     });
-    let state = ServerState::with_state_dir(built.registry.clone(), config, state_dir)?;
+    let mut config = config.clone();
+    if config.ssh.jump.is_none() {
+        config.ssh.jump = built.ssh_jump.clone();
+    }
+    let state = ServerState::with_state_dir(built.registry.clone(), &config, state_dir)?;
     state.pick_up_unfinished_runs();
     eprintln!(
         "serving connectors {} on http://{addr} (cloud: {}); Ctrl-C stops",

@@ -257,7 +257,10 @@ async fn vm_create(
     check_size(&req.size)?;
     let ctx = s.ctx(&c)?;
     let run = vms::prepare_run(&ctx, &req).map_err(refused)?;
-    let title = format!("VM {} from {}", run.spec.name, run.spec.image);
+    let title = format!(
+        "VM {} from {}",
+        run.request.spec.name, run.request.spec.image
+    );
     JobSpec::new("run-image", title, StatusCode::CREATED)
         .run(&s, (&c, caller), ctx, wait, |ctx| async move {
             vms::run_image(&ctx, run).await

@@ -183,17 +183,20 @@ impl Run<'_> {
 
     /// Runs the configuration step (if any) on the run's VMs, renewing the run's lease while
     /// it lasts: recipes may take far longer than a lease.
-    async fn configure(&self, done: DeployResult, lease: &mut Lease) -> anyhow::Result<DeployResult> {
+    async fn configure(
+        &self,
+        done: DeployResult,
+        lease: &mut Lease,
+    ) -> anyhow::Result<DeployResult> {
         let Some(configure) = &self.opts.configure else {
             return Ok(done);
         };
         self.observer.phase("configuring VMs");
-        let work = configure.configure(self.run_id, &done.vms);
-        tokio::pin!(work);
+        let mut work = configure.configure(self.run_id, &done.vms);
         let renew_every = (self.opts.lease_ttl / 3).max(Duration::from_millis(100));
-        loop {
+        let result = loop {
             tokio::select! {
-                result = &mut work => return result.map(|()| done),
+                result = &mut work => break result,
                 () = tokio::time::sleep(renew_every) => {
                     match self.client.list_vms(vec![tag(TAG_RUN, self.run_id)]).await {
                         Ok(vms) => {
@@ -204,7 +207,9 @@ impl Run<'_> {
                     }
                 }
             }
-        }
+        };
+        drop(work);
+        result.map(|()| done)
     }
 
     fn phase(&self, current: &mut &'static str, next: &'static str) {

@@ -47,12 +47,14 @@ pub struct RunRequest {
     pub keep_on_failure: bool,
     /// Configures the VM once it runs (the host's recipe); its failure fails the run.
     pub configure: Option<Arc<dyn Configure>>,
+    /// The run's id [default: a new one].
+    pub run_id: Option<String>,
 }
 
 /// Creates one VM and waits (bounded) until it runs. If anything fails after the cloud may
 /// have created it, the VM is deleted (unless `keep_on_failure`) and the error says so.
 pub async fn run_image(client: &Client, mut req: RunRequest) -> anyhow::Result<(Vm, String)> {
-    let run_id = new_run_id();
+    let run_id = req.run_id.clone().unwrap_or_else(new_run_id);
     req.spec.tags.push(tag(TAG_RUN, &run_id));
     let vm = match create_once(client, &req.spec, &run_id, req.poll).await {
         Ok(vm) => vm,
@@ -93,7 +95,11 @@ pub async fn run_image(client: &Client, mut req: RunRequest) -> anyhow::Result<(
 }
 
 /// The configuration step of a one-VM run (its node is `vm`, index 1).
-async fn configure_one(configure: Option<&dyn Configure>, run_id: &str, vm: Vm) -> anyhow::Result<Vm> {
+async fn configure_one(
+    configure: Option<&dyn Configure>,
+    run_id: &str,
+    vm: Vm,
+) -> anyhow::Result<Vm> {
     let Some(configure) = configure else {
         return Ok(vm);
     };
@@ -347,6 +353,8 @@ pub struct BuildImageRequest {
     pub poll: Poll,
     /// Configures the builder VM before its snapshot (the host's recipe).
     pub configure: Option<Arc<dyn Configure>>,
+    /// The builder's run id [default: a new one].
+    pub run_id: Option<String>,
 }
 
 /// Boots a builder VM from the base image with the files injected, stops it, snapshots its
@@ -372,6 +380,7 @@ pub async fn build_image(client: &Client, req: BuildImageRequest) -> anyhow::Res
             poll: req.poll,
             keep_on_failure: false,
             configure: req.configure.clone(),
+            run_id: req.run_id.clone(),
         },
     )
     .await

@@ -265,6 +265,10 @@ pub async fn terminate(ctx: &Ctx, req: TerminateRequest) -> anyhow::Result<Termi
         };
         orchestrate::terminate_many(client, &ids, &tags, ctx.poll(req.timeout)).await?;
     }
+    if let Some(r) = &req.run_id {
+        // The run's VMs are gone (or going): so is the need for its key.
+        ctx.ssh.forget_run_key(r);
+    }
     Ok(TerminatedView {
         terminated: ids,
         waited: !req.no_wait,

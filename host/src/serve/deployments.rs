@@ -36,6 +36,42 @@ pub fn routes() -> Router<ServerState> {
             get(status).delete(terminate),
         )
         .route("/connectors/{c}/runs", get(runs))
+        .route(
+            "/connectors/{c}/deployments/{run_id}/logs/{node}/{index}",
+            get(recipe_log),
+        )
+}
+
+/// One VM's recipe log (text), as it stands: it grows while the recipe runs.
+async fn recipe_log(
+    State(s): State<ServerState>,
+    Path((c, run_id, node, index)): Path<(String, String, String, u32)>,
+) -> Result<Response, ApiError> {
+    let ctx = s.ctx(&c)?;
+    let plain = |x: &str| {
+        !x.is_empty()
+            && x.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+            && !x.starts_with('.')
+    };
+    if !plain(&run_id) || !plain(&node) {
+        return Err(ApiError::invalid("run ids and node names are plain words"));
+    }
+    let path = crate::recipes::log_path(&ctx.ssh.run_dir(&run_id), &node, index);
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            bytes,
+        )
+            .into_response()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::not_found(format!(
+            "no recipe log for VM {node}-{index} of run {run_id} (no recipe, or it has not started)"
+        ))),
+        Err(e) => Err(ApiError::internal(format!("cannot read the log: {e}"))),
+    }
 }
 
 const KIND: &str = "deployment";

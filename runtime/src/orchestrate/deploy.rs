@@ -156,6 +156,9 @@ impl Run<'_> {
                             Ok(done) => self.configure(done, &mut lease).await,
                             Err(e) => Err(e),
                         };
+                        if done.is_ok() {
+                            self.observer.phase("done");
+                        }
                         lease.release(self.client).await;
                         return done;
                     }
@@ -390,7 +393,6 @@ impl Run<'_> {
             })
             .collect();
         vms.sort_by(|a, b| (&a.node, a.index).cmp(&(&b.node, b.index)));
-        self.observer.phase("done");
         Ok(DeployResult {
             run_id: self.run_id.to_string(),
             name: self.plan.name.clone(),

@@ -1061,3 +1061,561 @@ async fn snapshot_names_progress_and_list_entries() {
         done["snapshot"]["volume_id"]
     );
 }
+
+// ---- Plankton ------------------------------------------------------------------------------
+
+/// One Plankton call with `X-Image-Meta-*` headers.
+async fn plankton(s: &Sim, m: Method, path: &str, token: &str, h: &[(&str, &str)]) -> Resp {
+    s.raw(m, &format!("/image/v1.0{path}"), Some(token), None, None, h)
+        .await
+        .unwrap()
+}
+
+fn own_location(path: &str) -> String {
+    format!("pithos://{}/images/{path}", okeanos_sim::DEFAULT_USER_UUID)
+}
+
+/// plankton/views.py `_create_image_response` and plankton/backend.py `format_timestamp`,
+/// `image_to_dict`: HEAD answers every `DETAIL_FIELDS` header — dates as
+/// `%Y-%m-%d %H:%M:%S`, Python's `True`/`False`, the name and properties quoted, the
+/// status mapped (`SAVING` for an unavailable map) — and no body; the JSON list keeps the
+/// raw map status and the same dates. `GET /images/<id>` is 501 (`get_image`).
+#[tokio::test]
+async fn plankton_head_headers_dates_and_get() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::HEAD,
+        &format!("/images/{UBUNTU}"),
+        &s.token,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text, "");
+    let date = |v: Option<String>| {
+        let v = v.expect("date header");
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M:%S").is_ok(),
+            "{v}"
+        );
+    };
+    date(r.header("x-image-meta-created-at"));
+    date(r.header("x-image-meta-updated-at"));
+    assert_eq!(r.header("x-image-meta-deleted-at").as_deref(), Some(""));
+    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("True"));
+    assert_eq!(
+        r.header("x-image-meta-is-snapshot").as_deref(),
+        Some("False")
+    );
+    assert_eq!(r.header("x-image-meta-description").as_deref(), Some(""));
+    assert_eq!(
+        r.header("x-image-meta-status").as_deref(),
+        Some("AVAILABLE")
+    );
+    assert_eq!(r.header("x-image-meta-id").as_deref(), Some(UBUNTU));
+    assert!(
+        r.header("x-image-meta-size")
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
+    assert_eq!(r.header("x-image-meta-checksum").unwrap().len(), 64);
+    let v = s.get("/image/v1.0/images/detail").await.json();
+    let img = v["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == UBUNTU)
+        .unwrap()
+        .clone();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(
+            img["created_at"].as_str().unwrap(),
+            "%Y-%m-%d %H:%M:%S"
+        )
+        .is_ok()
+    );
+    assert_eq!(img["deleted_at"], "");
+    let r = plankton(&s, Method::GET, &format!("/images/{UBUNTU}"), &s.token, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(r.text, "");
+    // A name with a space comes back quoted.
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "my%20image"),
+            ("X-Image-Meta-Location", &own_location("q.diskdump")),
+            ("X-Image-Meta-Property-Root-Partition", "1%202"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text, "");
+    assert_eq!(r.header("x-image-meta-name").as_deref(), Some("my%20image"));
+    assert_eq!(
+        r.header("x-image-meta-status").as_deref(),
+        Some("AVAILABLE")
+    );
+    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("False"));
+    assert_eq!(
+        r.header("x-image-meta-property-root-partition").as_deref(),
+        Some("1%202")
+    );
+    let id = r.header("x-image-meta-id").unwrap();
+    let v = s.get(&format!("/compute/v2.0/images/{id}")).await.json();
+    assert_eq!(v["image"]["name"], "my image");
+    assert_eq!(v["image"]["metadata"], json!({"root_partition": "1 2"}));
+}
+
+/// plankton/views.py `headers_to_image_params`: property names are unquoted, lowercased
+/// and every ASCII punctuation mark becomes `_`; unknown `X-Image-Meta-*` are dropped;
+/// `is_public` is true only for `true` in any case.
+#[tokio::test]
+async fn plankton_property_names_are_normalised() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "n"),
+            ("X-Image-Meta-Location", &own_location("n.diskdump")),
+            ("X-Image-Meta-Property-OSFAMILY", "linux"),
+            ("X-Image-Meta-Property-Kernel.Version", "5"),
+            ("X-Image-Meta-Property-A%2Bb", "c"),
+            ("X-Image-Meta-Lolo", "dropped"),
+            ("X-Image-Meta-Is-Public", "TRUE"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = r.header("x-image-meta-id").unwrap();
+    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("True"));
+    let v = s.get(&format!("/compute/v2.0/images/{id}")).await.json();
+    assert_eq!(
+        v["image"]["metadata"],
+        json!({"osfamily": "linux", "kernel_version": "5", "a_b": "c"})
+    );
+    // Anything but `true` is false, never an error.
+    let r = plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}"),
+        &s.token,
+        &[("X-Image-Meta-Is-Public", "yes")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("False"));
+}
+
+/// plankton/views.py `list_images`: `sort_key` and `sort_dir` are checked in that order,
+/// then `size_max` and `size_min` must be integers ("Malformed request."); the filters are
+/// then ignored (plankton/backend.py `_list_images`, a TODO since 96a3cbf62).
+#[tokio::test]
+async fn plankton_list_query_validation() {
+    let s = Sim::start().await;
+    for (q, msg) in [
+        ("sort_key=owner&sort_dir=up", "Invalid 'sort_key'"),
+        ("sort_dir=up&size_max=x", "Invalid 'sort_dir'"),
+        ("size_max=&size_min=1", "Malformed request."),
+        ("size_min=1.5", "Malformed request."),
+    ] {
+        let r = s.get(&format!("/image/v1.0/images/?{q}")).await;
+        assert_fault(&r, 400, "badRequest", Some(msg));
+    }
+    let all = s.get("/image/v1.0/images/").await.json()["images"]
+        .as_array()
+        .unwrap()
+        .len();
+    let r = s
+        .get("/image/v1.0/images/?size_max=1&name=nothing&status=nope&disk_format=x")
+        .await;
+    assert_eq!(r.json()["images"].as_array().unwrap().len(), all);
+}
+
+/// plankton/views.py `add_image` and `validate_fields`, then plankton/backend.py
+/// `register`, in their order: fields outside `ADD_FIELDS`, name, location and
+/// `split_url`, id, store (a substring of `'pithos'` passes the view, the backend wants
+/// exactly `pithos`), formats, the object (another account's is 403), size (any header:
+/// it is a string, not an `int`), checksum, the metadata limits. Registering the same
+/// object again gives the same image id.
+#[tokio::test]
+async fn plankton_registration_checks() {
+    let s = Sim::start().await;
+    let loc = own_location("r.diskdump");
+    let post = |h: Vec<(&'static str, String)>| {
+        let s = &s;
+        async move {
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            plankton(s, Method::POST, "/images/", &s.token, &h).await
+        }
+    };
+    let base = |extra: &[(&'static str, &str)]| {
+        let mut h = vec![
+            ("X-Image-Meta-Name", "r".to_string()),
+            ("X-Image-Meta-Location", loc.clone()),
+        ];
+        h.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        h
+    };
+    type Headers = Vec<(&'static str, String)>;
+    let cases: Vec<(Headers, u16, &str)> = vec![
+        (
+            base(&[
+                ("X-Image-Meta-Status", "AVAILABLE"),
+                ("X-Image-Meta-Id", "1"),
+            ]),
+            400,
+            "Invalid parameters",
+        ),
+        (
+            vec![("X-Image-Meta-Location", loc.clone())],
+            400,
+            "Image 'name' parameter is required",
+        ),
+        (
+            vec![
+                ("X-Image-Meta-Name", String::new()),
+                ("X-Image-Meta-Location", loc.clone()),
+            ],
+            400,
+            "Invalid image name",
+        ),
+        (
+            vec![("X-Image-Meta-Name", "r".into())],
+            400,
+            "'location' parameter is required",
+        ),
+        (
+            vec![
+                ("X-Image-Meta-Name", "r".into()),
+                ("X-Image-Meta-Location", "pithos://u/images".into()),
+            ],
+            400,
+            "Invalid location 'pithos://u/images'",
+        ),
+        (
+            base(&[("X-Image-Meta-Id", "1")]),
+            400,
+            "Setting the image ID is not supported",
+        ),
+        (
+            base(&[
+                ("X-Image-Meta-Store", "pithoz"),
+                ("X-Image-Meta-Disk-Format", "x"),
+            ]),
+            400,
+            "Invalid store type 'pithoz'",
+        ),
+        (
+            base(&[("X-Image-Meta-Store", "pit")]),
+            400,
+            "Invalid store 'pit'. Only 'pithos' store is supported",
+        ),
+        (
+            base(&[("X-Image-Meta-Disk-Format", "qcow2")]),
+            400,
+            "Invalid disk format 'qcow2'",
+        ),
+        (
+            base(&[("X-Image-Meta-Container-Format", "baree")]),
+            400,
+            "Invalid container format 'baree'",
+        ),
+        (
+            vec![
+                ("X-Image-Meta-Name", "r".into()),
+                (
+                    "X-Image-Meta-Location",
+                    "pithos://someone-else/images/r".into(),
+                ),
+                ("X-Image-Meta-Size", "x".into()),
+            ],
+            403,
+            "",
+        ),
+        (
+            base(&[("X-Image-Meta-Size", "1073741824")]),
+            400,
+            "Invalid 'size' field",
+        ),
+        (
+            base(&[("X-Image-Meta-Checksum", "abc")]),
+            400,
+            "Invalid checksum field",
+        ),
+        (
+            base(&[("X-Image-Meta-Property-K", &"v".repeat(257))]),
+            400,
+            "Metadata values should be less than 256 characters.",
+        ),
+        (base(&[("X-Image-Meta-Property-K", "")]), 200, ""),
+    ];
+    for (h, status, msg) in cases {
+        let r = post(h.clone()).await;
+        assert_eq!(r.status.as_u16(), status, "{h:?}: {}", r.text);
+        if status != 200 {
+            let name = if status == 403 {
+                "forbidden"
+            } else {
+                "badRequest"
+            };
+            assert_fault(&r, status, name, Some(msg));
+        }
+    }
+    // Long property names: `plankton:property:<name>` must fit in 111 characters.
+    let fits: &'static str = format!("X-Image-Meta-Property-{}", "k".repeat(93)).leak();
+    let too_long: &'static str = format!("X-Image-Meta-Property-{}", "k".repeat(94)).leak();
+    let long_loc = own_location("long.diskdump");
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "l"),
+            ("X-Image-Meta-Location", &long_loc),
+            (fits, "v"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "l"),
+            ("X-Image-Meta-Location", &long_loc),
+            (too_long, "v"),
+        ],
+    )
+    .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Metadata keys should be less than 111 characters"),
+    );
+    // The same object again: the same id, properties merged, the checksum now known.
+    let first = post(base(&[("X-Image-Meta-Property-A", "1")])).await;
+    let id = first.header("x-image-meta-id").unwrap();
+    let sum = first.header("x-image-meta-checksum").unwrap();
+    let again = post(base(&[("X-Image-Meta-Property-B", "2")])).await;
+    assert_eq!(
+        again.header("x-image-meta-id").as_deref(),
+        Some(id.as_str())
+    );
+    let again = post(base(&[("X-Image-Meta-Checksum", sum.as_str())])).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    let v = s.get(&format!("/compute/v2.0/images/{id}")).await.json();
+    assert_eq!(v["image"]["metadata"], json!({"a": "1", "b": "2"}));
+}
+
+/// plankton/views.py `update_image` (`UPDATE_FIELDS`, then `validate_fields`) before
+/// plankton/backend.py `update_metadata` finds the image (Pithos `get_object_by_uuid`: not a
+/// UUID 400, unknown 404, unreadable 403 — all with an empty message) and writes it (owner
+/// only: 403); properties are merged and an empty value removes one.
+#[tokio::test]
+async fn plankton_update_order_and_lookup_faults() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "u"),
+            ("X-Image-Meta-Location", &own_location("u.diskdump")),
+            ("X-Image-Meta-Property-A", "1"),
+            ("X-Image-Meta-Property-B", "2"),
+        ],
+    )
+    .await;
+    let id = r.header("x-image-meta-id").unwrap();
+    let unknown = "11111111-2222-4333-8444-555555555555";
+    for (path, h, status, msg) in [
+        (
+            unknown.to_string(),
+            ("X-Image-Meta-Size", "1"),
+            400,
+            "Invalid metadata",
+        ),
+        (
+            unknown.to_string(),
+            ("X-Image-Meta-Disk-Format", "raw"),
+            400,
+            "Invalid disk format 'raw'",
+        ),
+        (
+            "not-a-uuid".to_string(),
+            ("X-Image-Meta-Name", "x"),
+            400,
+            "",
+        ),
+        (unknown.to_string(), ("X-Image-Meta-Name", "x"), 404, ""),
+    ] {
+        let r = plankton(&s, Method::PUT, &format!("/images/{path}"), &s.token, &[h]).await;
+        let name = if status == 404 {
+            "itemNotFound"
+        } else {
+            "badRequest"
+        };
+        assert_fault(&r, status, name, Some(msg));
+    }
+    // Another user: cannot read it (403), and once shared, still cannot write it.
+    let r = plankton(&s, Method::HEAD, &format!("/images/{id}"), OTHER_TOKEN, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = plankton(&s, Method::PUT, &format!("/images/{id}"), OTHER_TOKEN, &[]).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}/members/{OTHER_UUID}"),
+        &s.token,
+        &[],
+    )
+    .await;
+    let r = plankton(&s, Method::PUT, &format!("/images/{id}"), OTHER_TOKEN, &[]).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    let r = plankton(
+        &s,
+        Method::DELETE,
+        &format!("/images/{id}"),
+        OTHER_TOKEN,
+        &[],
+    )
+    .await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    // Adding a reader already there writes nothing: anyone who reads may do it.
+    let r = plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}/members/{OTHER_UUID}"),
+        OTHER_TOKEN,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // The owner: merged properties, an empty value removes, formats change.
+    let r = plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}"),
+        &s.token,
+        &[
+            ("X-Image-Meta-Property-A", ""),
+            ("X-Image-Meta-Property-C", "3"),
+            ("X-Image-Meta-Container-Format", "ovf"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text, "");
+    assert_eq!(
+        r.header("x-image-meta-container-format").as_deref(),
+        Some("ovf")
+    );
+    let v = s.get(&format!("/compute/v2.0/images/{id}")).await.json();
+    assert_eq!(v["image"]["metadata"], json!({"b": "2", "c": "3"}));
+    // An empty name removes `plankton:name`; re-reading fails and nothing is kept.
+    let r = plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}"),
+        &s.token,
+        &[("X-Image-Meta-Name", "")],
+    )
+    .await;
+    assert_fault(
+        &r,
+        404,
+        "itemNotFound",
+        Some(&format!("Object '{id}' does not exist.")),
+    );
+    // Removing a member who is not one is a no-op (`remove_user`).
+    let r = plankton(
+        &s,
+        Method::DELETE,
+        &format!("/images/{id}/members/nobody"),
+        &s.token,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // Unregistered: the object is still there, but is no image.
+    assert_eq!(
+        s.delete(&format!("/image/v1.0/images/{id}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = plankton(&s, Method::HEAD, &format!("/images/{id}"), &s.token, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = s.get(&format!("/compute/v2.0/images/{id}")).await;
+    assert_fault(
+        &r,
+        404,
+        "itemNotFound",
+        Some(&format!("Object '{id}' does not exist.")),
+    );
+    let r = s.get("/compute/v2.0/images/not-a-uuid").await;
+    assert_fault(&r, 400, "badRequest", Some(""));
+}
+
+/// plankton/views.py `update_image_members` (`get_attribute` messages) and
+/// `list_shared_images`.
+#[tokio::test]
+async fn plankton_members_body_and_shared_images() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "m"),
+            ("X-Image-Meta-Location", &own_location("m.diskdump")),
+        ],
+    )
+    .await;
+    let id = r.header("x-image-meta-id").unwrap();
+    let path = format!("/image/v1.0/images/{id}/members");
+    for (body, msg) in [
+        (
+            json!({}),
+            "Malformed request. Missing attribute 'memberships'.",
+        ),
+        (
+            json!({"memberships": {}}),
+            "Malformed request. Invalid 'memberships' field",
+        ),
+        (json!({"memberships": ["x"]}), "Invalid 'memberships' field"),
+        (
+            json!({"memberships": [{}]}),
+            "Malformed request. Missing attribute 'member_id'.",
+        ),
+    ] {
+        assert_fault(&s.put(&path, body).await, 400, "badRequest", Some(msg));
+    }
+    let r = s
+        .put(&path, json!({"memberships": [{"member_id": OTHER_UUID}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let v = s
+        .get(&format!(
+            "/image/v1.0/shared-images/{}",
+            okeanos_sim::DEFAULT_USER_UUID
+        ))
+        .await
+        .json();
+    assert_eq!(
+        v,
+        json!({"shared_images": [{"image_id": id, "can_share": false}]})
+    );
+}

@@ -1619,3 +1619,256 @@ async fn plankton_members_body_and_shared_images() {
         json!({"shared_images": [{"image_id": id, "can_share": false}]})
     );
 }
+
+// ---- Networks and floating IPs ---------------------------------------------------------------
+
+/// api/networks.py `create_network` (type in `Network.FLAVORS`, 400, then in
+/// `API_ENABLED_NETWORK_FLAVORS` — `['MAC_FILTERED']` in app_settings/default/api.py —,
+/// 403), logic/networks.py `create` (`NETWORK_NAME_LENGTH` 128, "Network name is too
+/// long"), `network_to_dict` (`links`, `shared_to_project`), `rename` and `delete`
+/// (api/util.py `get_network`: not an integer 400, unknown 404, deleted 400, then public
+/// 403, then the name).
+#[tokio::test]
+async fn network_types_names_body_and_lookups() {
+    let s = Sim::start().await;
+    let create = |t: &str, name: String| {
+        s.post(
+            "/network/v2.0/networks",
+            json!({"network": {"type": t, "name": name}}),
+        )
+    };
+    assert_fault(
+        &create("VLAN", "n".into()).await,
+        400,
+        "badRequest",
+        Some("Invalid network type 'VLAN'"),
+    );
+    for t in ["IP_LESS_ROUTED", "PHYSICAL_VLAN", "CUSTOM"] {
+        assert_fault(
+            &create(t, "n".into()).await,
+            403,
+            "forbidden",
+            Some(&format!("Cannot create network of type '{t}'.")),
+        );
+    }
+    assert_fault(
+        &create("MAC_FILTERED", "é".repeat(129)).await,
+        400,
+        "badRequest",
+        Some("Network name is too long"),
+    );
+    let r = create("MAC_FILTERED", "é".repeat(128)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let n = r.json()["network"].clone();
+    let id = n["id"].as_str().unwrap().to_string();
+    assert_eq!(n["shared_to_project"], false);
+    assert_eq!(n["status"], "ACTIVE");
+    assert_eq!(n["subnets"], json!([]));
+    let href = n["links"][0]["href"].as_str().unwrap();
+    assert!(
+        href.ends_with(&format!("/network/v2.0/networks/{id}")),
+        "{href}"
+    );
+    assert_eq!(n["links"][1]["rel"], "bookmark");
+    let path = format!("/network/v2.0/networks/{id}");
+    assert_fault(
+        &s.put(&path, json!({"network": {"name": "x".repeat(129)}}))
+            .await,
+        400,
+        "badRequest",
+        Some("Network name is too long"),
+    );
+    assert_fault(
+        &s.get("/network/v2.0/networks/abc").await,
+        400,
+        "badRequest",
+        Some("Invalid network ID 'abc'"),
+    );
+    assert_fault(
+        &s.get("/network/v2.0/networks/424242").await,
+        404,
+        "itemNotFound",
+        Some("Network 424242 not found."),
+    );
+    let public = s.get("/network/v2.0/networks").await.json()["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["public"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pub_path = format!("/network/v2.0/networks/{public}");
+    assert_fault(
+        &s.put(&pub_path, json!({"network": {"name": "x"}})).await,
+        403,
+        "forbidden",
+        Some("Cannot rename the public network."),
+    );
+    assert_fault(
+        &s.delete(&pub_path).await,
+        403,
+        "forbidden",
+        Some("Cannot delete the public network."),
+    );
+    assert_eq!(s.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_fault(
+        &s.delete(&path).await,
+        400,
+        "badRequest",
+        Some("Network has been deleted."),
+    );
+    assert_fault(
+        &s.put(&path, json!({"network": {"name": "x"}})).await,
+        400,
+        "badRequest",
+        Some("Network has been deleted."),
+    );
+}
+
+/// api/floating_ips.py `ip_to_dict` (`shared_to_project`, no timestamps),
+/// `allocate_floating_ip` ("Invalid networkd ID." as written), logic/ips.py
+/// `create_floating_ip` and `allocate_ip` (not a pool 409, outside the pools 400, taken
+/// 409), `delete_floating_ip` (the row is deleted) and api/util.py `get_floating_ip_by_id`.
+#[tokio::test]
+async fn floating_ip_bodies_and_checks() {
+    let s = Sim::start().await;
+    let r = s
+        .post("/network/v2.0/floatingips", json!({"floatingip": {}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let f = r.json()["floatingip"].clone();
+    let keys: Vec<&String> = f.as_object().unwrap().keys().collect();
+    let mut want = vec![
+        "deleted",
+        "fixed_ip_address",
+        "floating_ip_address",
+        "floating_network_id",
+        "id",
+        "instance_id",
+        "port_id",
+        "shared_to_project",
+        "tenant_id",
+        "user_id",
+    ];
+    want.sort();
+    assert_eq!(keys, want);
+    let net = f["floating_network_id"].as_str().unwrap().to_string();
+    let post = |body: Value| s.post("/network/v2.0/floatingips", json!({"floatingip": body}));
+    assert_fault(
+        &post(json!({"floating_network_id": "x1"})).await,
+        400,
+        "badRequest",
+        Some("Invalid networkd ID."),
+    );
+    assert_fault(
+        &post(json!({"floating_network_id": [1]})).await,
+        400,
+        "badRequest",
+        Some("Malformed request. Invalid 'floating_network_id' field"),
+    );
+    assert_fault(
+        &post(json!({"floating_network_id": net, "floating_ip_address": "10.0.0.1"})).await,
+        400,
+        "badRequest",
+        Some(&format!(
+            "Address 10.0.0.1 does not belong to network {net}"
+        )),
+    );
+    let r =
+        post(json!({"floating_network_id": net, "floating_ip_address": "83.212.100.100"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let again =
+        post(json!({"floating_network_id": net, "floating_ip_address": "83.212.100.100"})).await;
+    assert_fault(
+        &again,
+        409,
+        "conflict",
+        Some("IP address 83.212.100.100 is already used."),
+    );
+    let private = s
+        .post(
+            "/network/v2.0/networks",
+            json!({"network": {"type": "MAC_FILTERED", "name": "p"}}),
+        )
+        .await
+        .json()["network"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_fault(
+        &post(json!({"floating_network_id": private.parse::<u64>().unwrap()})).await,
+        409,
+        "conflict",
+        Some(&format!(
+            "Cannot allocate floating IP. Network {private} is not a floating IP pool."
+        )),
+    );
+    let id = f["id"].as_str().unwrap();
+    assert_fault(
+        &s.get("/network/v2.0/floatingips/abc").await,
+        400,
+        "badRequest",
+        Some("Invalid Floating IP ID abc"),
+    );
+    assert_fault(
+        &s.get("/network/v2.0/floatingips/999999").await,
+        404,
+        "itemNotFound",
+        Some("Floating IP with ID 999999 does not exist."),
+    );
+    let since = s.get(&format!("/network/v2.0/floatingips/{id}")).await;
+    assert_eq!(since.status, StatusCode::OK);
+    assert_eq!(
+        s.delete(&format!("/network/v2.0/floatingips/{id}"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    // The row is gone: `/detail` lists the rest, none deleted.
+    let list = s.get("/network/v2.0/floatingips/detail").await.json();
+    assert!(
+        list["floatingips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["id"] != id && f["deleted"] == false)
+    );
+}
+
+/// api/compute_urls.py includes api/floating_ips.py `compute_urlpatterns` as
+/// `os-floating-ips`: `compute_ip_to_dict` in lists and on allocation (the body is not
+/// read), but `get_floating_ip`'s default, network-API view for one address.
+#[tokio::test]
+async fn compute_os_floating_ips() {
+    let s = Sim::start().await;
+    let r = s
+        .post("/compute/v2.0/os-floating-ips", json!({"anything": 1}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let f = r.json()["floating_ip"].clone();
+    assert_eq!(f["fixed_ip"], Value::Null);
+    assert_eq!(f["pool"], Value::Null);
+    assert_eq!(f["instance_id"], Value::Null);
+    let id = f["id"].as_u64().expect("an integer id");
+    let ip = f["ip"].as_str().unwrap().to_string();
+    let list = s.get("/compute/v2.0/os-floating-ips").await.json();
+    assert_eq!(list["floating_ips"][0]["id"], id);
+    let one = s
+        .get(&format!("/compute/v2.0/os-floating-ips/{id}"))
+        .await
+        .json();
+    assert_eq!(one["floatingip"]["floating_ip_address"], ip.as_str());
+    assert_eq!(one["floatingip"]["id"], id.to_string());
+    assert_eq!(
+        s.delete(&format!("/compute/v2.0/os-floating-ips/{id}"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.get("/compute/v2.0/os-floating-ips").await.json(),
+        json!({"floating_ips": []})
+    );
+}

@@ -347,6 +347,9 @@ pub struct Network {
     pub name: String,
     /// Owner (`None` for the public networks).
     pub user_id: Option<String>,
+    /// Shared with the members of its project.
+    #[serde(default)]
+    pub shared_to_project: bool,
     /// Project charged.
     pub project: Option<String>,
     /// Flavor: MAC_FILTERED, IP_LESS_ROUTED, …
@@ -444,6 +447,9 @@ pub struct FloatingIp {
     pub user_id: String,
     /// Project charged.
     pub project: String,
+    /// Shared with the members of its project.
+    #[serde(default)]
+    pub shared_to_project: bool,
     /// Port using it.
     pub port_id: Option<u64>,
     /// Creation time.

@@ -1872,3 +1872,105 @@ async fn compute_os_floating_ips() {
         json!({"floating_ips": []})
     );
 }
+
+// ---- Compute leftovers -------------------------------------------------------------------
+
+/// api/servers.py `get_server_password` / `delete_server_password`: the password of a new
+/// server is kept in `VM_PASSWORD_CACHE` until deleted; without one, 404 with an empty
+/// message (`faults.ItemNotFound()`); the server is looked up first.
+#[tokio::test]
+async fn server_password_is_cached_until_deleted() {
+    let s = Sim::start().await;
+    let r = s
+        .post(
+            "/compute/v2.0/servers",
+            json!({"server": {"name": "p", "imageRef": UBUNTU, "flavorRef": VLMC}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["server"]["id"].as_u64().unwrap();
+    let pass = r.json()["server"]["adminPass"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/compute/v2.0/servers/{id}/password");
+    assert_eq!(s.get(&path).await.json(), json!({"password": pass}));
+    assert_eq!(s.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_fault(&s.get(&path).await, 404, "itemNotFound", Some(""));
+    assert_eq!(s.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_fault(
+        &s.get("/compute/v2.0/servers/999999/password").await,
+        404,
+        "itemNotFound",
+        None,
+    );
+}
+
+/// logic/servers.py `create` attaches a `source_type: volume` entry wherever it stands,
+/// the root included, after volume/util.py `get_volume(..., exception=BadRequest)`
+/// ("Invalid volume id", "Volume <id> not found") and its own checks, the type before the
+/// status; such a volume is kept at deletion unless asked (`_parse_block_device`).
+#[tokio::test]
+async fn root_volume_from_an_existing_volume() {
+    let s = Sim::start().await;
+    let create = |bdm: Value| {
+        s.post(
+            "/compute/v2.0/servers",
+            json!({"server": {"name": "r", "imageRef": UBUNTU, "flavorRef": VLMC,
+                              "block_device_mapping_v2": bdm}}),
+        )
+    };
+    let vol = |uuid: Value| json!([{"source_type": "volume", "uuid": uuid, "boot_index": 0}]);
+    assert_fault(
+        &create(vol(json!("abc"))).await,
+        400,
+        "badRequest",
+        Some("Invalid volume id: abc"),
+    );
+    assert_fault(
+        &create(vol(json!("777777"))).await,
+        400,
+        "badRequest",
+        Some("Volume 777777 not found"),
+    );
+    // A volume of the other type (1, drbd) than the flavor's (2, ext_vlmc).
+    let srv = s.active_server("holder", DRBD).await;
+    let drbd_root =
+        s.get(&format!("/compute/v2.0/servers/{srv}")).await.json()["server"]["volumes"][0]
+            .as_u64()
+            .unwrap();
+    assert_fault(
+        &create(vol(json!(drbd_root.to_string()))).await,
+        400,
+        "badRequest",
+        Some(&format!(
+            "Volume '{drbd_root}' has type '1' while flavor's volume type is '2'"
+        )),
+    );
+    let r = s
+        .post(
+            "/volume/v2.0/volumes",
+            json!({"volume": {"display_name": "root", "size": 2, "volume_type": 2, "imageRef": UBUNTU}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let vid = r.json()["volume"]["id"].as_str().unwrap().to_string();
+    s.wait_for(&format!("/volume/v2.0/volumes/{vid}"), |v| {
+        v["volume"]["status"] == "available"
+    })
+    .await;
+    let r = create(vol(json!(vid))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let sid = r.json()["server"]["id"].as_u64().unwrap();
+    let v = s.get(&format!("/volume/v2.0/volumes/{vid}")).await.json();
+    assert_eq!(v["volume"]["attachments"][0]["server_id"], sid);
+    // Now taken: the status, by its DB value, after the type.
+    let r = create(vol(json!(vid))).await;
+    let (_, msg) = r.fault();
+    assert!(
+        msg == "Cannot use volume while it is in ATTACHING status"
+            || msg == "Cannot use volume while it is in IN_USE status",
+        "{msg}"
+    );
+    assert_eq!(v["volume"]["delete_on_termination"], false);
+}

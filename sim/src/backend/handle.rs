@@ -145,6 +145,7 @@ impl Backend {
     pub fn reset(&self) -> anyhow::Result<()> {
         let mut core = self.lock();
         core.state = seed::fresh_state(Utc::now());
+        core.passwords.clear();
         core.generation += 1;
         self.save(&core)
     }

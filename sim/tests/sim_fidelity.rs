@@ -1950,7 +1950,7 @@ async fn root_volume_from_an_existing_volume() {
     let r = s
         .post(
             "/volume/v2.0/volumes",
-            json!({"volume": {"display_name": "root", "size": 2, "volume_type": 2, "imageRef": UBUNTU}}),
+            json!({"volume": {"display_name": "root", "size": 3, "volume_type": 2, "imageRef": UBUNTU}}),
         )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
@@ -1973,4 +1973,148 @@ async fn root_volume_from_an_existing_volume() {
         "{msg}"
     );
     assert_eq!(v["volume"]["delete_on_termination"], false);
+}
+
+// ---- Volume creation and deletion -----------------------------------------------------------
+
+/// volume/views.py `create_volume` (`size` checks), then volume/volumes.py `create`
+/// (`get_volume_type(..., exception=BadRequest)`, detachable), `create_common` (one
+/// source) and `_create_volume` (lengths 255, `CYCLADES_VOLUME_MAX_SIZE` 200, a source only
+/// for `GANETI_CLONE_PROVIDERS`, the source and its size, "Cloning a volume is not
+/// supported"); the request's metadata is not stored (`create` passes `metadata={}`).
+#[tokio::test]
+async fn volume_creation_checks_in_synnefos_order() {
+    let s = Sim::start().await;
+    let post = |v: Value| s.post("/volume/v2.0/volumes", json!({ "volume": v }));
+    let cases = [
+        (
+            json!({"display_name": "v"}),
+            "Malformed request. Missing attribute 'size'.",
+        ),
+        (
+            json!({"display_name": "v", "size": 1.5}),
+            "Malformed request. Invalid 'size' field",
+        ),
+        (
+            json!({"display_name": "v", "size": "x"}),
+            "Volume 'size' needs to be a positive integer value. 'x' cannot be accepted.",
+        ),
+        (
+            json!({"display_name": "v", "size": 0}),
+            "Volume 'size' needs to be a positive integer value. '0' cannot be accepted.",
+        ),
+        (
+            json!({"display_name": "v", "size": 1}),
+            "Invalid volume type id: None",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": "abc"}),
+            "Invalid volume type id: abc",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 9}),
+            "Volume type 9 not found",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 1}),
+            "Volume type 'drbd' is not detachable",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 2, "imageRef": UBUNTU, "source_volid": "1"}),
+            "Volume can not have more than one source!",
+        ),
+        (
+            json!({"display_name": "x".repeat(256), "size": 1, "volume_type": 2}),
+            "Volume name is too long",
+        ),
+        (
+            json!({"display_name": "v", "display_description": "d".repeat(256), "size": 1, "volume_type": 2}),
+            "Volume description is too long",
+        ),
+        (
+            json!({"display_name": "v", "size": 201, "volume_type": 2}),
+            "Maximum volume size is 200GB",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 2, "imageRef": "11111111-2222-4333-8444-555555555555"}),
+            "Image 11111111-2222-4333-8444-555555555555 not found",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 2, "snapshot_id": UBUNTU}),
+            &format!("Snapshot {UBUNTU} not found"),
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 2, "source_volid": "1"}),
+            "Cloning a volume is not supported",
+        ),
+    ];
+    for (body, msg) in cases {
+        assert_fault(&post(body.clone()).await, 400, "badRequest", Some(msg));
+    }
+    let r =
+        post(json!({"display_name": "v", "size": 1, "volume_type": 2, "imageRef": UBUNTU})).await;
+    let (_, msg) = r.fault();
+    assert!(
+        msg.starts_with("Volume size '1073741824' is smaller than image's size '"),
+        "{msg}"
+    );
+    // A source on a volume type whose provider cannot clone (drbd has none), on a server.
+    let srv = s.active_server("d", DRBD).await;
+    assert_fault(
+        &post(json!({"display_name": "v", "size": 5, "server_id": srv, "imageRef": UBUNTU})).await,
+        400,
+        "badRequest",
+        Some("Cannot specify a 'source' attribute for volume type '1' with disk template 'drbd'"),
+    );
+    assert_fault(
+        &post(json!({"display_name": "v", "size": 5, "server_id": srv, "volume_type": 2})).await,
+        400,
+        "badRequest",
+        Some("Cannot create a volume with template 'ext' to a server with volume template 'drbd'."),
+    );
+    let r = post(json!({"display_name": "v", "size": 1, "volume_type": 2, "metadata": {"k": "v"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["volume"]["id"].as_str().unwrap().to_string();
+    let v = s.get(&format!("/volume/v2.0/volumes/{id}")).await.json();
+    assert_eq!(v["volume"]["metadata"], json!({}));
+    assert_eq!(v["volume"]["status"], "available");
+}
+
+/// volume/volumes.py `delete`: a volume never attached (no `backendjobid`) is marked
+/// deleted at once; an attached one is checked by server_attachments.py `delete_volume` —
+/// the status before the root ("Cannot delete the root volume of server <vm:…>.").
+#[tokio::test]
+async fn deleting_volumes_never_attached_and_attached() {
+    let s = Sim::start().await;
+    let r = s
+        .post(
+            "/volume/v2.0/volumes",
+            json!({"volume": {"display_name": "v", "size": 1, "volume_type": 2}}),
+        )
+        .await;
+    let id = r.json()["volume"]["id"].as_str().unwrap().to_string();
+    let path = format!("/volume/v2.0/volumes/{id}");
+    assert_eq!(s.delete(&path).await.status, StatusCode::ACCEPTED);
+    // No job: deleted on the spot.
+    let v = s.get(&path).await.json();
+    assert_eq!(v["volume"]["status"], "deleted");
+    assert_fault(
+        &s.delete(&path).await,
+        400,
+        "badRequest",
+        Some(&format!("Volume '{id}' has been deleted.")),
+    );
+    let srv = s.active_server("r", VLMC).await;
+    let root = s.get(&format!("/compute/v2.0/servers/{srv}")).await.json()["server"]["volumes"][0]
+        .as_u64()
+        .unwrap();
+    assert_fault(
+        &s.delete(&format!("/volume/v2.0/volumes/{root}")).await,
+        400,
+        "badRequest",
+        Some(&format!(
+            "Cannot delete the root volume of server <vm:{srv}@backend:1>."
+        )),
+    );
 }

@@ -266,6 +266,10 @@ pub struct Volume {
     pub image_id: Option<String>,
     /// Source snapshot.
     pub snapshot_id: Option<String>,
+    /// Created without a server and never attached since (no Ganeti job has touched it:
+    /// Synnefo's `backendjobid` is None), so deleting it needs no Ganeti job.
+    #[serde(default)]
+    pub never_attached: bool,
     /// Deleted together with its server.
     pub delete_on_termination: bool,
     /// Creation time.

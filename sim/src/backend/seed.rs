@@ -58,6 +58,18 @@ pub struct VolumeType {
     pub detachable: bool,
 }
 
+impl VolumeType {
+    /// db/models.py `VolumeType.template`: the disk template before its first `_`.
+    pub fn family(&self) -> &'static str {
+        self.template.split('_').next().unwrap_or(self.template)
+    }
+
+    /// db/models.py `VolumeType.provider`: what follows the first `_`, if any.
+    pub fn provider(&self) -> Option<&'static str> {
+        self.template.split_once('_').map(|(_, p)| p)
+    }
+}
+
 /// The volume types.
 pub fn volume_types() -> Vec<VolumeType> {
     vec![

@@ -453,6 +453,7 @@ impl Core {
             if let Some(vid) = nv.existing {
                 if let Some(v) = self.state.volumes.get_mut(&vid) {
                     v.server_id = Some(server);
+                    v.never_attached = false;
                     v.index = Some(index as u32);
                     v.status = VolumeStatus::Attaching;
                     v.next_status = Some(VolumeStatus::InUse);
@@ -483,6 +484,7 @@ impl Core {
                     image_id: nv.image_id,
                     snapshot_id: nv.snapshot_id,
                     delete_on_termination: nv.delete_on_termination,
+                    never_attached: false,
                     created: now,
                     updated: now,
                     metadata: BTreeMap::new(),

@@ -317,7 +317,7 @@ fn snapshot_rules() {
             CreateVolume {
                 name: "d".into(),
                 size: 1,
-                volume_type: Some(2),
+                volume_type: Some("2".into()),
                 ..Default::default()
             },
         )
@@ -339,7 +339,7 @@ fn volumes_attach_detach_and_root_protection() {
             CreateVolume {
                 name: "d".into(),
                 size: 1,
-                volume_type: Some(1),
+                volume_type: Some("1".into()),
                 ..Default::default()
             },
         )
@@ -351,7 +351,7 @@ fn volumes_attach_detach_and_root_protection() {
             CreateVolume {
                 name: "d".into(),
                 size: 2,
-                volume_type: Some(2),
+                volume_type: Some("2".into()),
                 ..Default::default()
             },
         )

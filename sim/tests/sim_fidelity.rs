@@ -2118,3 +2118,188 @@ async fn deleting_volumes_never_attached_and_attached() {
         )),
     );
 }
+
+// ---- Snapshot lookups and metadata ------------------------------------------------------------
+
+/// A snapshot of the root volume of a new VLMC server, once AVAILABLE.
+async fn available_snapshot(s: &Sim) -> (String, u64) {
+    let srv = s.active_server("snap", VLMC).await;
+    let root = s.get(&format!("/compute/v2.0/servers/{srv}")).await.json()["server"]["volumes"][0]
+        .as_u64()
+        .unwrap();
+    let r = s
+        .post(
+            "/volume/v2.0/snapshots",
+            json!({"snapshot": {"volume_id": root, "metadata": {"k": "v"}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["snapshot"]["id"].as_str().unwrap().to_string();
+    s.wait_for(&format!("/volume/v2.0/snapshots/{id}"), |v| {
+        v["snapshot"]["status"] == "AVAILABLE"
+    })
+    .await;
+    (id, root)
+}
+
+/// volume/views.py `create_snapshot` with volume/util.py `get_volume(...,
+/// exception=BadRequest)` (400 "Invalid volume id", "Volume <id> not found") and
+/// volume/snapshots.py `_check` (attached, status, then the disk template); `get_snapshot`
+/// through volume/util.py `get_snapshot` — not a UUID 400, another user's unshared 403,
+/// both with an empty message, unknown 404 "Snapshot <id> not found"; the body's
+/// `metadata` is always `{}` (`image_to_dict` has no such key).
+#[tokio::test]
+async fn snapshot_errors_for_volumes_and_other_users() {
+    let s = Sim::start().await;
+    let post = |vid: Value| {
+        s.post(
+            "/volume/v2.0/snapshots",
+            json!({"snapshot": {"volume_id": vid}}),
+        )
+    };
+    assert_fault(
+        &post(json!("abc")).await,
+        400,
+        "badRequest",
+        Some("Invalid volume id: abc"),
+    );
+    assert_fault(
+        &post(json!(777777)).await,
+        400,
+        "badRequest",
+        Some("Volume 777777 not found"),
+    );
+    let drbd = s.active_server("d", DRBD).await;
+    let root = s.get(&format!("/compute/v2.0/servers/{drbd}")).await.json()["server"]["volumes"][0]
+        .as_u64()
+        .unwrap();
+    assert_fault(
+        &post(json!(root)).await,
+        400,
+        "badRequest",
+        Some("Cannot take a snapshot from a volume with volume type '1' and 'drbd' disk template"),
+    );
+    let (id, _) = available_snapshot(&s).await;
+    let path = format!("/volume/v2.0/snapshots/{id}");
+    let v = s.get(&path).await.json();
+    assert_eq!(v["snapshot"]["metadata"], json!({}));
+    let r = s.call_as(OTHER_TOKEN, Method::GET, &path, None).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    let r = s.call_as(OTHER_TOKEN, Method::DELETE, &path, None).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    assert_fault(
+        &s.get("/volume/v2.0/snapshots/not-a-uuid").await,
+        400,
+        "badRequest",
+        Some(""),
+    );
+    let unknown = "11111111-2222-4333-8444-555555555555";
+    assert_fault(
+        &s.get(&format!("/volume/v2.0/snapshots/{unknown}")).await,
+        404,
+        "itemNotFound",
+        Some(&format!("Snapshot {unknown} not found")),
+    );
+    // An image is no snapshot.
+    assert_fault(
+        &s.get(&format!("/volume/v2.0/snapshots/{UBUNTU}")).await,
+        404,
+        "itemNotFound",
+        Some(&format!("Snapshot {UBUNTU} not found")),
+    );
+    // Published, another user reads it (and lists it) but cannot change it.
+    let r = s
+        .raw(
+            Method::PUT,
+            &format!("/image/v1.0/images/{id}"),
+            Some(&s.token),
+            None,
+            None,
+            &[("X-Image-Meta-Is-Public", "true")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::OK);
+    let r = s.call_as(OTHER_TOKEN, Method::GET, &path, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let list = s
+        .call_as(OTHER_TOKEN, Method::GET, "/volume/v2.0/snapshots", None)
+        .await
+        .json();
+    assert!(
+        list["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id.as_str())
+    );
+    let r = s
+        .call_as(
+            OTHER_TOKEN,
+            Method::PUT,
+            &path,
+            Some(json!({"snapshot": {"display_name": "mine"}})),
+        )
+        .await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+}
+
+/// volume/views.py `list_snapshot_metadata`, `update_snapshot_metadata` (POST merges,
+/// PUT replaces the whole Plankton domain — the name too, so the snapshot is gone: 404)
+/// and `delete_snapshot_metadata_item` (200, a missing key is fine); the properties are
+/// those volume/snapshots.py `do_create` writes (`exclude_all_tasks`, `description`, the
+/// request's metadata).
+#[tokio::test]
+async fn snapshot_metadata_endpoints() {
+    let s = Sim::start().await;
+    let (id, _) = available_snapshot(&s).await;
+    let path = format!("/volume/v2.0/snapshots/{id}/metadata");
+    let m = s.get(&path).await.json()["metadata"].clone();
+    assert_eq!(m["k"], "v");
+    assert_eq!(m["exclude_all_tasks"], "yes");
+    assert_eq!(m["description"], "");
+    assert_fault(
+        &s.post(&path, json!({})).await,
+        400,
+        "badRequest",
+        Some("Malformed request. Missing attribute 'metadata'."),
+    );
+    assert_fault(
+        &s.post(&path, json!({"metadata": ["x"]})).await,
+        400,
+        "badRequest",
+        Some("Malformed request. Invalid 'metadata' field"),
+    );
+    assert_fault(
+        &s.post(&path, json!({"metadata": {"k": "v".repeat(257)}}))
+            .await,
+        400,
+        "badRequest",
+        Some("Metadata values should be less than 256 characters."),
+    );
+    let r = s
+        .post(&path, json!({"metadata": {"a": "1", "k": ""}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let m = r.json()["metadata"].clone();
+    assert_eq!(m["a"], "1");
+    assert!(m.get("k").is_none());
+    let r = s.call_as(OTHER_TOKEN, Method::GET, &path, None).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    let r = s.delete(&format!("{path}/nope")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text, "");
+    assert_eq!(s.delete(&format!("{path}/a")).await.status, StatusCode::OK);
+    assert!(s.get(&path).await.json()["metadata"].get("a").is_none());
+    let r = s.put(&path, json!({"metadata": {"only": "this"}})).await;
+    assert_fault(
+        &r,
+        404,
+        "itemNotFound",
+        Some(&format!("Snapshot {id} not found")),
+    );
+    assert_eq!(
+        s.get(&format!("/volume/v2.0/snapshots/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

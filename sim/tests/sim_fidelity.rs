@@ -1061,3 +1061,1245 @@ async fn snapshot_names_progress_and_list_entries() {
         done["snapshot"]["volume_id"]
     );
 }
+
+// ---- Plankton ------------------------------------------------------------------------------
+
+/// One Plankton call with `X-Image-Meta-*` headers.
+async fn plankton(s: &Sim, m: Method, path: &str, token: &str, h: &[(&str, &str)]) -> Resp {
+    s.raw(m, &format!("/image/v1.0{path}"), Some(token), None, None, h)
+        .await
+        .unwrap()
+}
+
+fn own_location(path: &str) -> String {
+    format!("pithos://{}/images/{path}", okeanos_sim::DEFAULT_USER_UUID)
+}
+
+/// plankton/views.py `_create_image_response` and plankton/backend.py `format_timestamp`,
+/// `image_to_dict`: HEAD answers every `DETAIL_FIELDS` header — dates as
+/// `%Y-%m-%d %H:%M:%S`, Python's `True`/`False`, the name and properties quoted, the
+/// status mapped (`SAVING` for an unavailable map) — and no body; the JSON list keeps the
+/// raw map status and the same dates. `GET /images/<id>` is 501 (`get_image`).
+#[tokio::test]
+async fn plankton_head_headers_dates_and_get() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::HEAD,
+        &format!("/images/{UBUNTU}"),
+        &s.token,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text, "");
+    let date = |v: Option<String>| {
+        let v = v.expect("date header");
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M:%S").is_ok(),
+            "{v}"
+        );
+    };
+    date(r.header("x-image-meta-created-at"));
+    date(r.header("x-image-meta-updated-at"));
+    assert_eq!(r.header("x-image-meta-deleted-at").as_deref(), Some(""));
+    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("True"));
+    assert_eq!(
+        r.header("x-image-meta-is-snapshot").as_deref(),
+        Some("False")
+    );
+    assert_eq!(r.header("x-image-meta-description").as_deref(), Some(""));
+    assert_eq!(
+        r.header("x-image-meta-status").as_deref(),
+        Some("AVAILABLE")
+    );
+    assert_eq!(r.header("x-image-meta-id").as_deref(), Some(UBUNTU));
+    assert!(
+        r.header("x-image-meta-size")
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
+    assert_eq!(r.header("x-image-meta-checksum").unwrap().len(), 64);
+    let v = s.get("/image/v1.0/images/detail").await.json();
+    let img = v["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == UBUNTU)
+        .unwrap()
+        .clone();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(
+            img["created_at"].as_str().unwrap(),
+            "%Y-%m-%d %H:%M:%S"
+        )
+        .is_ok()
+    );
+    assert_eq!(img["deleted_at"], "");
+    let r = plankton(&s, Method::GET, &format!("/images/{UBUNTU}"), &s.token, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(r.text, "");
+    // A name with a space comes back quoted.
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "my%20image"),
+            ("X-Image-Meta-Location", &own_location("q.diskdump")),
+            ("X-Image-Meta-Property-Root-Partition", "1%202"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text, "");
+    assert_eq!(r.header("x-image-meta-name").as_deref(), Some("my%20image"));
+    assert_eq!(
+        r.header("x-image-meta-status").as_deref(),
+        Some("AVAILABLE")
+    );
+    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("False"));
+    assert_eq!(
+        r.header("x-image-meta-property-root-partition").as_deref(),
+        Some("1%202")
+    );
+    let id = r.header("x-image-meta-id").unwrap();
+    let v = s.get(&format!("/compute/v2.0/images/{id}")).await.json();
+    assert_eq!(v["image"]["name"], "my image");
+    assert_eq!(v["image"]["metadata"], json!({"root_partition": "1 2"}));
+}
+
+/// plankton/views.py `headers_to_image_params`: property names are unquoted, lowercased
+/// and every ASCII punctuation mark becomes `_`; unknown `X-Image-Meta-*` are dropped;
+/// `is_public` is true only for `true` in any case.
+#[tokio::test]
+async fn plankton_property_names_are_normalised() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "n"),
+            ("X-Image-Meta-Location", &own_location("n.diskdump")),
+            ("X-Image-Meta-Property-OSFAMILY", "linux"),
+            ("X-Image-Meta-Property-Kernel.Version", "5"),
+            ("X-Image-Meta-Property-A%2Bb", "c"),
+            ("X-Image-Meta-Lolo", "dropped"),
+            ("X-Image-Meta-Is-Public", "TRUE"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = r.header("x-image-meta-id").unwrap();
+    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("True"));
+    let v = s.get(&format!("/compute/v2.0/images/{id}")).await.json();
+    assert_eq!(
+        v["image"]["metadata"],
+        json!({"osfamily": "linux", "kernel_version": "5", "a_b": "c"})
+    );
+    // Anything but `true` is false, never an error.
+    let r = plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}"),
+        &s.token,
+        &[("X-Image-Meta-Is-Public", "yes")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("False"));
+}
+
+/// plankton/views.py `list_images`: `sort_key` and `sort_dir` are checked in that order,
+/// then `size_max` and `size_min` must be integers ("Malformed request."); the filters are
+/// then ignored (plankton/backend.py `_list_images`, a TODO since 96a3cbf62).
+#[tokio::test]
+async fn plankton_list_query_validation() {
+    let s = Sim::start().await;
+    for (q, msg) in [
+        ("sort_key=owner&sort_dir=up", "Invalid 'sort_key'"),
+        ("sort_dir=up&size_max=x", "Invalid 'sort_dir'"),
+        ("size_max=&size_min=1", "Malformed request."),
+        ("size_min=1.5", "Malformed request."),
+    ] {
+        let r = s.get(&format!("/image/v1.0/images/?{q}")).await;
+        assert_fault(&r, 400, "badRequest", Some(msg));
+    }
+    let all = s.get("/image/v1.0/images/").await.json()["images"]
+        .as_array()
+        .unwrap()
+        .len();
+    let r = s
+        .get("/image/v1.0/images/?size_max=1&name=nothing&status=nope&disk_format=x")
+        .await;
+    assert_eq!(r.json()["images"].as_array().unwrap().len(), all);
+}
+
+/// plankton/views.py `add_image` and `validate_fields`, then plankton/backend.py
+/// `register`, in their order: fields outside `ADD_FIELDS`, name, location and
+/// `split_url`, id, store (a substring of `'pithos'` passes the view, the backend wants
+/// exactly `pithos`), formats, the object (another account's is 403), size (any header:
+/// it is a string, not an `int`), checksum, the metadata limits. Registering the same
+/// object again gives the same image id.
+#[tokio::test]
+async fn plankton_registration_checks() {
+    let s = Sim::start().await;
+    let loc = own_location("r.diskdump");
+    let post = |h: Vec<(&'static str, String)>| {
+        let s = &s;
+        async move {
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            plankton(s, Method::POST, "/images/", &s.token, &h).await
+        }
+    };
+    let base = |extra: &[(&'static str, &str)]| {
+        let mut h = vec![
+            ("X-Image-Meta-Name", "r".to_string()),
+            ("X-Image-Meta-Location", loc.clone()),
+        ];
+        h.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        h
+    };
+    type Headers = Vec<(&'static str, String)>;
+    let cases: Vec<(Headers, u16, &str)> = vec![
+        (
+            base(&[
+                ("X-Image-Meta-Status", "AVAILABLE"),
+                ("X-Image-Meta-Id", "1"),
+            ]),
+            400,
+            "Invalid parameters",
+        ),
+        (
+            vec![("X-Image-Meta-Location", loc.clone())],
+            400,
+            "Image 'name' parameter is required",
+        ),
+        (
+            vec![
+                ("X-Image-Meta-Name", String::new()),
+                ("X-Image-Meta-Location", loc.clone()),
+            ],
+            400,
+            "Invalid image name",
+        ),
+        (
+            vec![("X-Image-Meta-Name", "r".into())],
+            400,
+            "'location' parameter is required",
+        ),
+        (
+            vec![
+                ("X-Image-Meta-Name", "r".into()),
+                ("X-Image-Meta-Location", "pithos://u/images".into()),
+            ],
+            400,
+            "Invalid location 'pithos://u/images'",
+        ),
+        (
+            base(&[("X-Image-Meta-Id", "1")]),
+            400,
+            "Setting the image ID is not supported",
+        ),
+        (
+            base(&[
+                ("X-Image-Meta-Store", "pithoz"),
+                ("X-Image-Meta-Disk-Format", "x"),
+            ]),
+            400,
+            "Invalid store type 'pithoz'",
+        ),
+        (
+            base(&[("X-Image-Meta-Store", "pit")]),
+            400,
+            "Invalid store 'pit'. Only 'pithos' store is supported",
+        ),
+        (
+            base(&[("X-Image-Meta-Disk-Format", "qcow2")]),
+            400,
+            "Invalid disk format 'qcow2'",
+        ),
+        (
+            base(&[("X-Image-Meta-Container-Format", "baree")]),
+            400,
+            "Invalid container format 'baree'",
+        ),
+        (
+            vec![
+                ("X-Image-Meta-Name", "r".into()),
+                (
+                    "X-Image-Meta-Location",
+                    "pithos://someone-else/images/r".into(),
+                ),
+                ("X-Image-Meta-Size", "x".into()),
+            ],
+            403,
+            "",
+        ),
+        (
+            base(&[("X-Image-Meta-Size", "1073741824")]),
+            400,
+            "Invalid 'size' field",
+        ),
+        (
+            base(&[("X-Image-Meta-Checksum", "abc")]),
+            400,
+            "Invalid checksum field",
+        ),
+        (
+            base(&[("X-Image-Meta-Property-K", &"v".repeat(257))]),
+            400,
+            "Metadata values should be less than 256 characters.",
+        ),
+        (base(&[("X-Image-Meta-Property-K", "")]), 200, ""),
+    ];
+    for (h, status, msg) in cases {
+        let r = post(h.clone()).await;
+        assert_eq!(r.status.as_u16(), status, "{h:?}: {}", r.text);
+        if status != 200 {
+            let name = if status == 403 {
+                "forbidden"
+            } else {
+                "badRequest"
+            };
+            assert_fault(&r, status, name, Some(msg));
+        }
+    }
+    // Long property names: `plankton:property:<name>` must fit in 111 characters.
+    let fits: &'static str = format!("X-Image-Meta-Property-{}", "k".repeat(93)).leak();
+    let too_long: &'static str = format!("X-Image-Meta-Property-{}", "k".repeat(94)).leak();
+    let long_loc = own_location("long.diskdump");
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "l"),
+            ("X-Image-Meta-Location", &long_loc),
+            (fits, "v"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "l"),
+            ("X-Image-Meta-Location", &long_loc),
+            (too_long, "v"),
+        ],
+    )
+    .await;
+    assert_fault(
+        &r,
+        400,
+        "badRequest",
+        Some("Metadata keys should be less than 111 characters"),
+    );
+    // The same object again: the same id, properties merged, the checksum now known.
+    let first = post(base(&[("X-Image-Meta-Property-A", "1")])).await;
+    let id = first.header("x-image-meta-id").unwrap();
+    let sum = first.header("x-image-meta-checksum").unwrap();
+    let again = post(base(&[("X-Image-Meta-Property-B", "2")])).await;
+    assert_eq!(
+        again.header("x-image-meta-id").as_deref(),
+        Some(id.as_str())
+    );
+    let again = post(base(&[("X-Image-Meta-Checksum", sum.as_str())])).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    let v = s.get(&format!("/compute/v2.0/images/{id}")).await.json();
+    assert_eq!(v["image"]["metadata"], json!({"a": "1", "b": "2"}));
+}
+
+/// plankton/views.py `update_image` (`UPDATE_FIELDS`, then `validate_fields`) before
+/// plankton/backend.py `update_metadata` finds the image (Pithos `get_object_by_uuid`: not a
+/// UUID 400, unknown 404, unreadable 403 — all with an empty message) and writes it (owner
+/// only: 403); properties are merged and an empty value removes one.
+#[tokio::test]
+async fn plankton_update_order_and_lookup_faults() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "u"),
+            ("X-Image-Meta-Location", &own_location("u.diskdump")),
+            ("X-Image-Meta-Property-A", "1"),
+            ("X-Image-Meta-Property-B", "2"),
+        ],
+    )
+    .await;
+    let id = r.header("x-image-meta-id").unwrap();
+    let unknown = "11111111-2222-4333-8444-555555555555";
+    for (path, h, status, msg) in [
+        (
+            unknown.to_string(),
+            ("X-Image-Meta-Size", "1"),
+            400,
+            "Invalid metadata",
+        ),
+        (
+            unknown.to_string(),
+            ("X-Image-Meta-Disk-Format", "raw"),
+            400,
+            "Invalid disk format 'raw'",
+        ),
+        (
+            "not-a-uuid".to_string(),
+            ("X-Image-Meta-Name", "x"),
+            400,
+            "",
+        ),
+        (unknown.to_string(), ("X-Image-Meta-Name", "x"), 404, ""),
+    ] {
+        let r = plankton(&s, Method::PUT, &format!("/images/{path}"), &s.token, &[h]).await;
+        let name = if status == 404 {
+            "itemNotFound"
+        } else {
+            "badRequest"
+        };
+        assert_fault(&r, status, name, Some(msg));
+    }
+    // Another user: cannot read it (403), and once shared, still cannot write it.
+    let r = plankton(&s, Method::HEAD, &format!("/images/{id}"), OTHER_TOKEN, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = plankton(&s, Method::PUT, &format!("/images/{id}"), OTHER_TOKEN, &[]).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}/members/{OTHER_UUID}"),
+        &s.token,
+        &[],
+    )
+    .await;
+    let r = plankton(&s, Method::PUT, &format!("/images/{id}"), OTHER_TOKEN, &[]).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    let r = plankton(
+        &s,
+        Method::DELETE,
+        &format!("/images/{id}"),
+        OTHER_TOKEN,
+        &[],
+    )
+    .await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    // Adding a reader already there writes nothing: anyone who reads may do it.
+    let r = plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}/members/{OTHER_UUID}"),
+        OTHER_TOKEN,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // The owner: merged properties, an empty value removes, formats change.
+    let r = plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}"),
+        &s.token,
+        &[
+            ("X-Image-Meta-Property-A", ""),
+            ("X-Image-Meta-Property-C", "3"),
+            ("X-Image-Meta-Container-Format", "ovf"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text, "");
+    assert_eq!(
+        r.header("x-image-meta-container-format").as_deref(),
+        Some("ovf")
+    );
+    let v = s.get(&format!("/compute/v2.0/images/{id}")).await.json();
+    assert_eq!(v["image"]["metadata"], json!({"b": "2", "c": "3"}));
+    // An empty name removes `plankton:name`; re-reading fails and nothing is kept.
+    let r = plankton(
+        &s,
+        Method::PUT,
+        &format!("/images/{id}"),
+        &s.token,
+        &[("X-Image-Meta-Name", "")],
+    )
+    .await;
+    assert_fault(
+        &r,
+        404,
+        "itemNotFound",
+        Some(&format!("Object '{id}' does not exist.")),
+    );
+    // Removing a member who is not one is a no-op (`remove_user`).
+    let r = plankton(
+        &s,
+        Method::DELETE,
+        &format!("/images/{id}/members/nobody"),
+        &s.token,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // Unregistered: the object is still there, but is no image.
+    assert_eq!(
+        s.delete(&format!("/image/v1.0/images/{id}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = plankton(&s, Method::HEAD, &format!("/images/{id}"), &s.token, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = s.get(&format!("/compute/v2.0/images/{id}")).await;
+    assert_fault(
+        &r,
+        404,
+        "itemNotFound",
+        Some(&format!("Object '{id}' does not exist.")),
+    );
+    let r = s.get("/compute/v2.0/images/not-a-uuid").await;
+    assert_fault(&r, 400, "badRequest", Some(""));
+}
+
+/// plankton/views.py `update_image_members` (`get_attribute` messages) and
+/// `list_shared_images`.
+#[tokio::test]
+async fn plankton_members_body_and_shared_images() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "m"),
+            ("X-Image-Meta-Location", &own_location("m.diskdump")),
+        ],
+    )
+    .await;
+    let id = r.header("x-image-meta-id").unwrap();
+    let path = format!("/image/v1.0/images/{id}/members");
+    for (body, msg) in [
+        (
+            json!({}),
+            "Malformed request. Missing attribute 'memberships'.",
+        ),
+        (
+            json!({"memberships": {}}),
+            "Malformed request. Invalid 'memberships' field",
+        ),
+        (json!({"memberships": ["x"]}), "Invalid 'memberships' field"),
+        (
+            json!({"memberships": [{}]}),
+            "Malformed request. Missing attribute 'member_id'.",
+        ),
+    ] {
+        assert_fault(&s.put(&path, body).await, 400, "badRequest", Some(msg));
+    }
+    let r = s
+        .put(&path, json!({"memberships": [{"member_id": OTHER_UUID}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let v = s
+        .get(&format!(
+            "/image/v1.0/shared-images/{}",
+            okeanos_sim::DEFAULT_USER_UUID
+        ))
+        .await
+        .json();
+    assert_eq!(
+        v,
+        json!({"shared_images": [{"image_id": id, "can_share": false}]})
+    );
+}
+
+// ---- Networks and floating IPs ---------------------------------------------------------------
+
+/// api/networks.py `create_network` (type in `Network.FLAVORS`, 400, then in
+/// `API_ENABLED_NETWORK_FLAVORS` — `['MAC_FILTERED']` in app_settings/default/api.py —,
+/// 403), logic/networks.py `create` (`NETWORK_NAME_LENGTH` 128, "Network name is too
+/// long"), `network_to_dict` (`links`, `shared_to_project`), `rename` and `delete`
+/// (api/util.py `get_network`: not an integer 400, unknown 404, deleted 400, then public
+/// 403, then the name).
+#[tokio::test]
+async fn network_types_names_body_and_lookups() {
+    let s = Sim::start().await;
+    let create = |t: &str, name: String| {
+        s.post(
+            "/network/v2.0/networks",
+            json!({"network": {"type": t, "name": name}}),
+        )
+    };
+    assert_fault(
+        &create("VLAN", "n".into()).await,
+        400,
+        "badRequest",
+        Some("Invalid network type 'VLAN'"),
+    );
+    for t in ["IP_LESS_ROUTED", "PHYSICAL_VLAN", "CUSTOM"] {
+        assert_fault(
+            &create(t, "n".into()).await,
+            403,
+            "forbidden",
+            Some(&format!("Cannot create network of type '{t}'.")),
+        );
+    }
+    assert_fault(
+        &create("MAC_FILTERED", "é".repeat(129)).await,
+        400,
+        "badRequest",
+        Some("Network name is too long"),
+    );
+    let r = create("MAC_FILTERED", "é".repeat(128)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let n = r.json()["network"].clone();
+    let id = n["id"].as_str().unwrap().to_string();
+    assert_eq!(n["shared_to_project"], false);
+    assert_eq!(n["status"], "ACTIVE");
+    assert_eq!(n["subnets"], json!([]));
+    let href = n["links"][0]["href"].as_str().unwrap();
+    assert!(
+        href.ends_with(&format!("/network/v2.0/networks/{id}")),
+        "{href}"
+    );
+    assert_eq!(n["links"][1]["rel"], "bookmark");
+    let path = format!("/network/v2.0/networks/{id}");
+    assert_fault(
+        &s.put(&path, json!({"network": {"name": "x".repeat(129)}}))
+            .await,
+        400,
+        "badRequest",
+        Some("Network name is too long"),
+    );
+    assert_fault(
+        &s.get("/network/v2.0/networks/abc").await,
+        400,
+        "badRequest",
+        Some("Invalid network ID 'abc'"),
+    );
+    assert_fault(
+        &s.get("/network/v2.0/networks/424242").await,
+        404,
+        "itemNotFound",
+        Some("Network 424242 not found."),
+    );
+    let public = s.get("/network/v2.0/networks").await.json()["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["public"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pub_path = format!("/network/v2.0/networks/{public}");
+    assert_fault(
+        &s.put(&pub_path, json!({"network": {"name": "x"}})).await,
+        403,
+        "forbidden",
+        Some("Cannot rename the public network."),
+    );
+    assert_fault(
+        &s.delete(&pub_path).await,
+        403,
+        "forbidden",
+        Some("Cannot delete the public network."),
+    );
+    assert_eq!(s.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_fault(
+        &s.delete(&path).await,
+        400,
+        "badRequest",
+        Some("Network has been deleted."),
+    );
+    assert_fault(
+        &s.put(&path, json!({"network": {"name": "x"}})).await,
+        400,
+        "badRequest",
+        Some("Network has been deleted."),
+    );
+}
+
+/// api/floating_ips.py `ip_to_dict` (`shared_to_project`, no timestamps),
+/// `allocate_floating_ip` ("Invalid networkd ID." as written), logic/ips.py
+/// `create_floating_ip` and `allocate_ip` (not a pool 409, outside the pools 400, taken
+/// 409), `delete_floating_ip` (the row is deleted) and api/util.py `get_floating_ip_by_id`.
+#[tokio::test]
+async fn floating_ip_bodies_and_checks() {
+    let s = Sim::start().await;
+    let r = s
+        .post("/network/v2.0/floatingips", json!({"floatingip": {}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let f = r.json()["floatingip"].clone();
+    let keys: Vec<&String> = f.as_object().unwrap().keys().collect();
+    let mut want = vec![
+        "deleted",
+        "fixed_ip_address",
+        "floating_ip_address",
+        "floating_network_id",
+        "id",
+        "instance_id",
+        "port_id",
+        "shared_to_project",
+        "tenant_id",
+        "user_id",
+    ];
+    want.sort();
+    assert_eq!(keys, want);
+    let net = f["floating_network_id"].as_str().unwrap().to_string();
+    let post = |body: Value| s.post("/network/v2.0/floatingips", json!({"floatingip": body}));
+    assert_fault(
+        &post(json!({"floating_network_id": "x1"})).await,
+        400,
+        "badRequest",
+        Some("Invalid networkd ID."),
+    );
+    assert_fault(
+        &post(json!({"floating_network_id": [1]})).await,
+        400,
+        "badRequest",
+        Some("Malformed request. Invalid 'floating_network_id' field"),
+    );
+    assert_fault(
+        &post(json!({"floating_network_id": net, "floating_ip_address": "10.0.0.1"})).await,
+        400,
+        "badRequest",
+        Some(&format!(
+            "Address 10.0.0.1 does not belong to network {net}"
+        )),
+    );
+    let r =
+        post(json!({"floating_network_id": net, "floating_ip_address": "83.212.100.100"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let again =
+        post(json!({"floating_network_id": net, "floating_ip_address": "83.212.100.100"})).await;
+    assert_fault(
+        &again,
+        409,
+        "conflict",
+        Some("IP address 83.212.100.100 is already used."),
+    );
+    let private = s
+        .post(
+            "/network/v2.0/networks",
+            json!({"network": {"type": "MAC_FILTERED", "name": "p"}}),
+        )
+        .await
+        .json()["network"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_fault(
+        &post(json!({"floating_network_id": private.parse::<u64>().unwrap()})).await,
+        409,
+        "conflict",
+        Some(&format!(
+            "Cannot allocate floating IP. Network {private} is not a floating IP pool."
+        )),
+    );
+    let id = f["id"].as_str().unwrap();
+    assert_fault(
+        &s.get("/network/v2.0/floatingips/abc").await,
+        400,
+        "badRequest",
+        Some("Invalid Floating IP ID abc"),
+    );
+    assert_fault(
+        &s.get("/network/v2.0/floatingips/999999").await,
+        404,
+        "itemNotFound",
+        Some("Floating IP with ID 999999 does not exist."),
+    );
+    let since = s.get(&format!("/network/v2.0/floatingips/{id}")).await;
+    assert_eq!(since.status, StatusCode::OK);
+    assert_eq!(
+        s.delete(&format!("/network/v2.0/floatingips/{id}"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    // The row is gone: `/detail` lists the rest, none deleted.
+    let list = s.get("/network/v2.0/floatingips/detail").await.json();
+    assert!(
+        list["floatingips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["id"] != id && f["deleted"] == false)
+    );
+}
+
+/// api/compute_urls.py includes api/floating_ips.py `compute_urlpatterns` as
+/// `os-floating-ips`: `compute_ip_to_dict` in lists and on allocation (the body is not
+/// read), but `get_floating_ip`'s default, network-API view for one address.
+#[tokio::test]
+async fn compute_os_floating_ips() {
+    let s = Sim::start().await;
+    let r = s
+        .post("/compute/v2.0/os-floating-ips", json!({"anything": 1}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let f = r.json()["floating_ip"].clone();
+    assert_eq!(f["fixed_ip"], Value::Null);
+    assert_eq!(f["pool"], Value::Null);
+    assert_eq!(f["instance_id"], Value::Null);
+    let id = f["id"].as_u64().expect("an integer id");
+    let ip = f["ip"].as_str().unwrap().to_string();
+    let list = s.get("/compute/v2.0/os-floating-ips").await.json();
+    assert_eq!(list["floating_ips"][0]["id"], id);
+    let one = s
+        .get(&format!("/compute/v2.0/os-floating-ips/{id}"))
+        .await
+        .json();
+    assert_eq!(one["floatingip"]["floating_ip_address"], ip.as_str());
+    assert_eq!(one["floatingip"]["id"], id.to_string());
+    assert_eq!(
+        s.delete(&format!("/compute/v2.0/os-floating-ips/{id}"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.get("/compute/v2.0/os-floating-ips").await.json(),
+        json!({"floating_ips": []})
+    );
+}
+
+// ---- Compute leftovers -------------------------------------------------------------------
+
+/// api/servers.py `get_server_password` / `delete_server_password`: the password of a new
+/// server is kept in `VM_PASSWORD_CACHE` until deleted; without one, 404 with an empty
+/// message (`faults.ItemNotFound()`); the server is looked up first.
+#[tokio::test]
+async fn server_password_is_cached_until_deleted() {
+    let s = Sim::start().await;
+    let r = s
+        .post(
+            "/compute/v2.0/servers",
+            json!({"server": {"name": "p", "imageRef": UBUNTU, "flavorRef": VLMC}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["server"]["id"].as_u64().unwrap();
+    let pass = r.json()["server"]["adminPass"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/compute/v2.0/servers/{id}/password");
+    assert_eq!(s.get(&path).await.json(), json!({"password": pass}));
+    assert_eq!(s.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_fault(&s.get(&path).await, 404, "itemNotFound", Some(""));
+    assert_eq!(s.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_fault(
+        &s.get("/compute/v2.0/servers/999999/password").await,
+        404,
+        "itemNotFound",
+        None,
+    );
+}
+
+/// logic/servers.py `create` attaches a `source_type: volume` entry wherever it stands,
+/// the root included, after volume/util.py `get_volume(..., exception=BadRequest)`
+/// ("Invalid volume id", "Volume <id> not found") and its own checks, the type before the
+/// status; such a volume is kept at deletion unless asked (`_parse_block_device`).
+#[tokio::test]
+async fn root_volume_from_an_existing_volume() {
+    let s = Sim::start().await;
+    let create = |bdm: Value| {
+        s.post(
+            "/compute/v2.0/servers",
+            json!({"server": {"name": "r", "imageRef": UBUNTU, "flavorRef": VLMC,
+                              "block_device_mapping_v2": bdm}}),
+        )
+    };
+    let vol = |uuid: Value| json!([{"source_type": "volume", "uuid": uuid, "boot_index": 0}]);
+    assert_fault(
+        &create(vol(json!("abc"))).await,
+        400,
+        "badRequest",
+        Some("Invalid volume id: abc"),
+    );
+    assert_fault(
+        &create(vol(json!("777777"))).await,
+        400,
+        "badRequest",
+        Some("Volume 777777 not found"),
+    );
+    // A volume of the other type (1, drbd) than the flavor's (2, ext_vlmc).
+    let srv = s.active_server("holder", DRBD).await;
+    let drbd_root =
+        s.get(&format!("/compute/v2.0/servers/{srv}")).await.json()["server"]["volumes"][0]
+            .as_u64()
+            .unwrap();
+    assert_fault(
+        &create(vol(json!(drbd_root.to_string()))).await,
+        400,
+        "badRequest",
+        Some(&format!(
+            "Volume '{drbd_root}' has type '1' while flavor's volume type is '2'"
+        )),
+    );
+    let r = s
+        .post(
+            "/volume/v2.0/volumes",
+            json!({"volume": {"display_name": "root", "size": 3, "volume_type": 2, "imageRef": UBUNTU}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let vid = r.json()["volume"]["id"].as_str().unwrap().to_string();
+    s.wait_for(&format!("/volume/v2.0/volumes/{vid}"), |v| {
+        v["volume"]["status"] == "available"
+    })
+    .await;
+    let r = create(vol(json!(vid))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let sid = r.json()["server"]["id"].as_u64().unwrap();
+    let v = s.get(&format!("/volume/v2.0/volumes/{vid}")).await.json();
+    assert_eq!(v["volume"]["attachments"][0]["server_id"], sid);
+    // Now taken: the status, by its DB value, after the type.
+    let r = create(vol(json!(vid))).await;
+    let (_, msg) = r.fault();
+    assert!(
+        msg == "Cannot use volume while it is in ATTACHING status"
+            || msg == "Cannot use volume while it is in IN_USE status",
+        "{msg}"
+    );
+    assert_eq!(v["volume"]["delete_on_termination"], false);
+}
+
+// ---- Volume creation and deletion -----------------------------------------------------------
+
+/// volume/views.py `create_volume` (`size` checks), then volume/volumes.py `create`
+/// (`get_volume_type(..., exception=BadRequest)`, detachable), `create_common` (one
+/// source) and `_create_volume` (lengths 255, `CYCLADES_VOLUME_MAX_SIZE` 200, a source only
+/// for `GANETI_CLONE_PROVIDERS`, the source and its size, "Cloning a volume is not
+/// supported"); the request's metadata is not stored (`create` passes `metadata={}`).
+#[tokio::test]
+async fn volume_creation_checks_in_synnefos_order() {
+    let s = Sim::start().await;
+    let post = |v: Value| s.post("/volume/v2.0/volumes", json!({ "volume": v }));
+    let cases = [
+        (
+            json!({"display_name": "v"}),
+            "Malformed request. Missing attribute 'size'.",
+        ),
+        (
+            json!({"display_name": "v", "size": 1.5}),
+            "Malformed request. Invalid 'size' field",
+        ),
+        (
+            json!({"display_name": "v", "size": "x"}),
+            "Volume 'size' needs to be a positive integer value. 'x' cannot be accepted.",
+        ),
+        (
+            json!({"display_name": "v", "size": 0}),
+            "Volume 'size' needs to be a positive integer value. '0' cannot be accepted.",
+        ),
+        (
+            json!({"display_name": "v", "size": 1}),
+            "Invalid volume type id: None",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": "abc"}),
+            "Invalid volume type id: abc",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 9}),
+            "Volume type 9 not found",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 1}),
+            "Volume type 'drbd' is not detachable",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 2, "imageRef": UBUNTU, "source_volid": "1"}),
+            "Volume can not have more than one source!",
+        ),
+        (
+            json!({"display_name": "x".repeat(256), "size": 1, "volume_type": 2}),
+            "Volume name is too long",
+        ),
+        (
+            json!({"display_name": "v", "display_description": "d".repeat(256), "size": 1, "volume_type": 2}),
+            "Volume description is too long",
+        ),
+        (
+            json!({"display_name": "v", "size": 201, "volume_type": 2}),
+            "Maximum volume size is 200GB",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 2, "imageRef": "11111111-2222-4333-8444-555555555555"}),
+            "Image 11111111-2222-4333-8444-555555555555 not found",
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 2, "snapshot_id": UBUNTU}),
+            &format!("Snapshot {UBUNTU} not found"),
+        ),
+        (
+            json!({"display_name": "v", "size": 1, "volume_type": 2, "source_volid": "1"}),
+            "Cloning a volume is not supported",
+        ),
+    ];
+    for (body, msg) in cases {
+        assert_fault(&post(body.clone()).await, 400, "badRequest", Some(msg));
+    }
+    let r =
+        post(json!({"display_name": "v", "size": 1, "volume_type": 2, "imageRef": UBUNTU})).await;
+    let (_, msg) = r.fault();
+    assert!(
+        msg.starts_with("Volume size '1073741824' is smaller than image's size '"),
+        "{msg}"
+    );
+    // A source on a volume type whose provider cannot clone (drbd has none), on a server.
+    let srv = s.active_server("d", DRBD).await;
+    assert_fault(
+        &post(json!({"display_name": "v", "size": 5, "server_id": srv, "imageRef": UBUNTU})).await,
+        400,
+        "badRequest",
+        Some("Cannot specify a 'source' attribute for volume type '1' with disk template 'drbd'"),
+    );
+    assert_fault(
+        &post(json!({"display_name": "v", "size": 5, "server_id": srv, "volume_type": 2})).await,
+        400,
+        "badRequest",
+        Some("Cannot create a volume with template 'ext' to a server with volume template 'drbd'."),
+    );
+    let r = post(json!({"display_name": "v", "size": 1, "volume_type": 2, "metadata": {"k": "v"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["volume"]["id"].as_str().unwrap().to_string();
+    let v = s.get(&format!("/volume/v2.0/volumes/{id}")).await.json();
+    assert_eq!(v["volume"]["metadata"], json!({}));
+    assert_eq!(v["volume"]["status"], "available");
+}
+
+/// volume/volumes.py `delete`: a volume never attached (no `backendjobid`) is marked
+/// deleted at once; an attached one is checked by server_attachments.py `delete_volume` —
+/// the status before the root ("Cannot delete the root volume of server <vm:…>.").
+#[tokio::test]
+async fn deleting_volumes_never_attached_and_attached() {
+    let s = Sim::start().await;
+    let r = s
+        .post(
+            "/volume/v2.0/volumes",
+            json!({"volume": {"display_name": "v", "size": 1, "volume_type": 2}}),
+        )
+        .await;
+    let id = r.json()["volume"]["id"].as_str().unwrap().to_string();
+    let path = format!("/volume/v2.0/volumes/{id}");
+    assert_eq!(s.delete(&path).await.status, StatusCode::ACCEPTED);
+    // No job: deleted on the spot.
+    let v = s.get(&path).await.json();
+    assert_eq!(v["volume"]["status"], "deleted");
+    assert_fault(
+        &s.delete(&path).await,
+        400,
+        "badRequest",
+        Some(&format!("Volume '{id}' has been deleted.")),
+    );
+    let srv = s.active_server("r", VLMC).await;
+    let root = s.get(&format!("/compute/v2.0/servers/{srv}")).await.json()["server"]["volumes"][0]
+        .as_u64()
+        .unwrap();
+    assert_fault(
+        &s.delete(&format!("/volume/v2.0/volumes/{root}")).await,
+        400,
+        "badRequest",
+        Some(&format!(
+            "Cannot delete the root volume of server <vm:{srv}@backend:1>."
+        )),
+    );
+}
+
+// ---- Snapshot lookups and metadata ------------------------------------------------------------
+
+/// A snapshot of the root volume of a new VLMC server, once AVAILABLE.
+async fn available_snapshot(s: &Sim) -> (String, u64) {
+    let srv = s.active_server("snap", VLMC).await;
+    let root = s.get(&format!("/compute/v2.0/servers/{srv}")).await.json()["server"]["volumes"][0]
+        .as_u64()
+        .unwrap();
+    let r = s
+        .post(
+            "/volume/v2.0/snapshots",
+            json!({"snapshot": {"volume_id": root, "metadata": {"k": "v"}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["snapshot"]["id"].as_str().unwrap().to_string();
+    s.wait_for(&format!("/volume/v2.0/snapshots/{id}"), |v| {
+        v["snapshot"]["status"] == "AVAILABLE"
+    })
+    .await;
+    (id, root)
+}
+
+/// volume/views.py `create_snapshot` with volume/util.py `get_volume(...,
+/// exception=BadRequest)` (400 "Invalid volume id", "Volume <id> not found") and
+/// volume/snapshots.py `_check` (attached, status, then the disk template); `get_snapshot`
+/// through volume/util.py `get_snapshot` — not a UUID 400, another user's unshared 403,
+/// both with an empty message, unknown 404 "Snapshot <id> not found"; the body's
+/// `metadata` is always `{}` (`image_to_dict` has no such key).
+#[tokio::test]
+async fn snapshot_errors_for_volumes_and_other_users() {
+    let s = Sim::start().await;
+    let post = |vid: Value| {
+        s.post(
+            "/volume/v2.0/snapshots",
+            json!({"snapshot": {"volume_id": vid}}),
+        )
+    };
+    assert_fault(
+        &post(json!("abc")).await,
+        400,
+        "badRequest",
+        Some("Invalid volume id: abc"),
+    );
+    assert_fault(
+        &post(json!(777777)).await,
+        400,
+        "badRequest",
+        Some("Volume 777777 not found"),
+    );
+    let drbd = s.active_server("d", DRBD).await;
+    let root = s.get(&format!("/compute/v2.0/servers/{drbd}")).await.json()["server"]["volumes"][0]
+        .as_u64()
+        .unwrap();
+    assert_fault(
+        &post(json!(root)).await,
+        400,
+        "badRequest",
+        Some("Cannot take a snapshot from a volume with volume type '1' and 'drbd' disk template"),
+    );
+    let (id, _) = available_snapshot(&s).await;
+    let path = format!("/volume/v2.0/snapshots/{id}");
+    let v = s.get(&path).await.json();
+    assert_eq!(v["snapshot"]["metadata"], json!({}));
+    let r = s.call_as(OTHER_TOKEN, Method::GET, &path, None).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    let r = s.call_as(OTHER_TOKEN, Method::DELETE, &path, None).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    assert_fault(
+        &s.get("/volume/v2.0/snapshots/not-a-uuid").await,
+        400,
+        "badRequest",
+        Some(""),
+    );
+    let unknown = "11111111-2222-4333-8444-555555555555";
+    assert_fault(
+        &s.get(&format!("/volume/v2.0/snapshots/{unknown}")).await,
+        404,
+        "itemNotFound",
+        Some(&format!("Snapshot {unknown} not found")),
+    );
+    // An image is no snapshot.
+    assert_fault(
+        &s.get(&format!("/volume/v2.0/snapshots/{UBUNTU}")).await,
+        404,
+        "itemNotFound",
+        Some(&format!("Snapshot {UBUNTU} not found")),
+    );
+    // Published, another user reads it (and lists it) but cannot change it.
+    let r = s
+        .raw(
+            Method::PUT,
+            &format!("/image/v1.0/images/{id}"),
+            Some(&s.token),
+            None,
+            None,
+            &[("X-Image-Meta-Is-Public", "true")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::OK);
+    let r = s.call_as(OTHER_TOKEN, Method::GET, &path, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let list = s
+        .call_as(OTHER_TOKEN, Method::GET, "/volume/v2.0/snapshots", None)
+        .await
+        .json();
+    assert!(
+        list["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id.as_str())
+    );
+    let r = s
+        .call_as(
+            OTHER_TOKEN,
+            Method::PUT,
+            &path,
+            Some(json!({"snapshot": {"display_name": "mine"}})),
+        )
+        .await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+}
+
+/// volume/views.py `list_snapshot_metadata`, `update_snapshot_metadata` (POST merges,
+/// PUT replaces the whole Plankton domain — the name too, so the snapshot is gone: 404)
+/// and `delete_snapshot_metadata_item` (200, a missing key is fine); the properties are
+/// those volume/snapshots.py `do_create` writes (`exclude_all_tasks`, `description`, the
+/// request's metadata).
+#[tokio::test]
+async fn snapshot_metadata_endpoints() {
+    let s = Sim::start().await;
+    let (id, _) = available_snapshot(&s).await;
+    let path = format!("/volume/v2.0/snapshots/{id}/metadata");
+    let m = s.get(&path).await.json()["metadata"].clone();
+    assert_eq!(m["k"], "v");
+    assert_eq!(m["exclude_all_tasks"], "yes");
+    assert_eq!(m["description"], "");
+    assert_fault(
+        &s.post(&path, json!({})).await,
+        400,
+        "badRequest",
+        Some("Malformed request. Missing attribute 'metadata'."),
+    );
+    assert_fault(
+        &s.post(&path, json!({"metadata": ["x"]})).await,
+        400,
+        "badRequest",
+        Some("Malformed request. Invalid 'metadata' field"),
+    );
+    assert_fault(
+        &s.post(&path, json!({"metadata": {"k": "v".repeat(257)}}))
+            .await,
+        400,
+        "badRequest",
+        Some("Metadata values should be less than 256 characters."),
+    );
+    let r = s
+        .post(&path, json!({"metadata": {"a": "1", "k": ""}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let m = r.json()["metadata"].clone();
+    assert_eq!(m["a"], "1");
+    assert!(m.get("k").is_none());
+    let r = s.call_as(OTHER_TOKEN, Method::GET, &path, None).await;
+    assert_fault(&r, 403, "forbidden", Some(""));
+    let r = s.delete(&format!("{path}/nope")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text, "");
+    assert_eq!(s.delete(&format!("{path}/a")).await.status, StatusCode::OK);
+    assert!(s.get(&path).await.json()["metadata"].get("a").is_none());
+    let r = s.put(&path, json!({"metadata": {"only": "this"}})).await;
+    assert_fault(
+        &r,
+        404,
+        "itemNotFound",
+        Some(&format!("Snapshot {id} not found")),
+    );
+    assert_eq!(
+        s.get(&format!("/volume/v2.0/snapshots/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

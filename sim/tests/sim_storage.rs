@@ -5,7 +5,7 @@
 mod support;
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use support::*;
 
 async fn standalone_volume(s: &Sim, size: u64) -> String {
@@ -423,7 +423,8 @@ async fn snapshot_of_root_volume_is_an_image_that_boots_servers() {
         .find(|i| i["id"] == snap.as_str())
         .unwrap()
         .clone();
-    assert_eq!(p["status"], "SAVING");
+    // plankton/backend.py `image_to_dict`: the raw map state; only HEAD maps it to SAVING.
+    assert_eq!(p["status"], "UNAVAILABLE");
     assert_eq!(p["is_snapshot"], true);
     s.wait_for(&format!("/volume/v2.0/snapshots/{snap}"), |v| {
         v["snapshot"]["status"] == "AVAILABLE"
@@ -519,11 +520,12 @@ async fn publishing_a_snapshot_makes_it_visible_to_others() {
         .unwrap()
         .to_string();
     let path = format!("/compute/v2.0/images/{snap}");
+    // Pithos `_can_read_object` raises NotAllowedError: 403, not 404.
     assert_eq!(
         s.call_as(OTHER_TOKEN, Method::GET, &path, None)
             .await
             .status,
-        StatusCode::NOT_FOUND
+        StatusCode::FORBIDDEN
     );
     let r = s
         .raw(
@@ -537,7 +539,7 @@ async fn publishing_a_snapshot_makes_it_visible_to_others() {
         .await
         .unwrap();
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("true"));
+    assert_eq!(r.header("x-image-meta-is-public").as_deref(), Some("True"));
     assert_eq!(
         s.call_as(OTHER_TOKEN, Method::GET, &path, None)
             .await
@@ -571,11 +573,17 @@ async fn plankton_list_with_and_without_trailing_slash_and_filters() {
             .iter()
             .any(|i| i["id"] == UBUNTU)
     );
+    // plankton/backend.py `_list_images` leaves the filters as a TODO: all are listed.
     let v = s
         .get("/image/v1.0/images/detail?name=CELAR-Ubuntu-14.04-LTS")
         .await
         .json();
-    let list = v["images"].as_array().unwrap();
+    let all = v["images"].as_array().unwrap();
+    assert!(all.len() > 1);
+    let list: Vec<&Value> = all
+        .iter()
+        .filter(|i| i["name"] == "CELAR-Ubuntu-14.04-LTS")
+        .collect();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["disk_format"], "diskdump");
     assert_eq!(list[0]["container_format"], "bare");
@@ -585,17 +593,6 @@ async fn plankton_list_with_and_without_trailing_slash_and_filters() {
     assert!(
         (2_300_000_000..2_320_000_000).contains(&size),
         "2.15 GiB, got {size}"
-    );
-    let v = s
-        .get("/image/v1.0/images/detail?disk_format=ntfsdump")
-        .await
-        .json();
-    assert!(
-        v["images"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["disk_format"] == "ntfsdump")
     );
     let v = s
         .get("/image/v1.0/images/detail?sort_key=name&sort_dir=asc")
@@ -671,8 +668,14 @@ async fn plankton_register_and_delete() {
         .await
         .unwrap();
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let id = r.json()["image"]["id"].as_str().unwrap().to_string();
-    assert_eq!(r.json()["image"]["properties"]["OS"], "debian");
+    // views.py `add_image` answers with `_create_image_response`: headers, no body; the
+    // property name is normalised to lower case (`headers_to_image_params`).
+    assert_eq!(r.text, "");
+    let id = r.header("x-image-meta-id").unwrap();
+    assert_eq!(
+        r.header("x-image-meta-property-os").as_deref(),
+        Some("debian")
+    );
     assert_eq!(
         s.delete(&format!("/image/v1.0/images/{id}")).await.status,
         StatusCode::NO_CONTENT
@@ -721,7 +724,7 @@ async fn plankton_members_share_an_image() {
         )
         .await
         .unwrap();
-    let id = r.json()["image"]["id"].as_str().unwrap().to_string();
+    let id = r.header("x-image-meta-id").unwrap();
     let other = s
         .call_as(
             OTHER_TOKEN,
@@ -730,7 +733,7 @@ async fn plankton_members_share_an_image() {
             None,
         )
         .await;
-    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
     let r = s
         .raw(
             Method::PUT,
@@ -743,12 +746,21 @@ async fn plankton_members_share_an_image() {
         .await
         .unwrap();
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        s.get(&format!("/image/v1.0/images/{id}/members"))
-            .await
-            .json()["members"][0]["member_id"],
-        OTHER_UUID
-    );
+    // `register` gives read permission to the owner, which `list_users` reports too.
+    let members = s
+        .get(&format!("/image/v1.0/images/{id}/members"))
+        .await
+        .json();
+    let mut ids: Vec<&str> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["member_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut want = vec![okeanos_sim::DEFAULT_USER_UUID, OTHER_UUID];
+    want.sort();
+    assert_eq!(ids, want);
     let other = s
         .call_as(
             OTHER_TOKEN,

@@ -100,6 +100,7 @@ impl Core {
         self.start_volume_job(volume_id, VolumeStatus::Attaching, VolumeStatus::InUse);
         if let Some(v) = self.state.volumes.get_mut(&volume_id) {
             v.server_id = Some(server_id);
+            v.never_attached = false;
             v.index = Some(index);
         }
         if let Some(s) = self.state.servers.get_mut(&server_id) {

@@ -1,7 +1,9 @@
 //! Floating IPs: public addresses a user reserves (quota `cyclades.floating_ip`) and
 //! attaches to a server as an extra NIC on the pool network.
 
-use super::lookup::{Listing, find};
+use std::net::Ipv4Addr;
+
+use super::lookup::Listing;
 use super::model::{FloatingIp, Time};
 use super::ports::PlannedNic;
 use super::quota::Usage;
@@ -65,38 +67,63 @@ impl Core {
         Listing::new(&self.state.floating_ips, user, since, |f, u| f.user_id == u)
     }
 
-    /// A floating IP of the user, else 404.
+    /// A floating IP of the user: api/util.py `get_floating_ip_by_id`'s 404 otherwise.
     pub fn floating_ip(&self, user: &str, id: u64) -> ApiResult<&FloatingIp> {
-        find(&self.state.floating_ips, &id, "Floating IP", |f| {
-            f.user_id == user && !f.deleted
+        self.state
+            .floating_ips
+            .get(&id)
+            .filter(|f| f.user_id == user && !f.deleted)
+            .ok_or_else(|| ApiError::not_found(format!("Floating IP with ID {id} does not exist.")))
+    }
+
+    /// Whether `address` lies in one of the IPv4 pools of `network`'s subnets.
+    fn in_pools(&self, network: u64, address: &str) -> bool {
+        let Ok(a) = address.parse::<Ipv4Addr>() else {
+            return false;
+        };
+        self.state.networks.get(&network).is_some_and(|n| {
+            n.subnets
+                .iter()
+                .flat_map(|s| s.pools.iter())
+                .any(|(lo, hi)| {
+                    matches!((lo.parse::<Ipv4Addr>(), hi.parse::<Ipv4Addr>()),
+                    (Ok(lo), Ok(hi)) if lo <= a && a <= hi)
+                })
         })
     }
 
-    /// `POST /floatingips`: reserves an address from the pool (quota `cyclades.floating_ip`).
+    /// `POST /floatingips` (and compute's `os-floating-ips`): logic/ips.py
+    /// `create_floating_ip` — the network (404, deleted 400, not a pool 409), the address
+    /// (`allocate_ip`: outside the pools 400, taken 409, none left 409), then the quota
+    /// commission.
     pub fn create_floating_ip(
         &mut self,
         user: &str,
         network: Option<u64>,
         address: Option<String>,
         project: Option<String>,
+        shared_to_project: bool,
     ) -> ApiResult<u64> {
+        let given = network.is_some();
         let network = network.unwrap_or(PUBLIC_V4_NET);
-        let net = self.network(user, network)?;
-        if !net.floating_ip_pool {
-            return Err(ApiError::Conflict(format!(
-                "Network '{network}' is not a floating IP pool"
-            )));
+        if given {
+            let net = self.network(user, network)?;
+            if net.deleted {
+                return Err(ApiError::bad("Network has been deleted."));
+            }
+            if !net.floating_ip_pool {
+                return Err(ApiError::Conflict(format!(
+                    "Cannot allocate floating IP. Network {network} is not a floating IP pool."
+                )));
+            }
         }
-        let project = project.unwrap_or_else(|| user.to_string());
-        self.check_quota(
-            &project,
-            Usage {
-                floating_ips: 1,
-                ..Default::default()
-            },
-        )?;
         let address = match address {
             Some(a) => {
+                if !self.in_pools(network, &a) {
+                    return Err(ApiError::bad(format!(
+                        "Address {a} does not belong to network {network}"
+                    )));
+                }
                 if self
                     .state
                     .floating_ips
@@ -109,15 +136,27 @@ impl Core {
                         .any(|p| !p.deleted && p.ipv4.as_deref() == Some(a.as_str()))
                 {
                     return Err(ApiError::Conflict(format!(
-                        "IP address '{a}' is already in use"
+                        "IP address {a} is already used."
                     )));
                 }
                 a
             }
             None => self.alloc_public_v4().ok_or_else(|| {
-                ApiError::Conflict(format!("No more free IP addresses in network '{network}'"))
+                ApiError::Conflict(if given {
+                    format!("No more IP addresses available on network {network}")
+                } else {
+                    "Cannot allocate a floating IP address.".into()
+                })
             })?,
         };
+        let project = project.unwrap_or_else(|| user.to_string());
+        self.check_quota(
+            &project,
+            Usage {
+                floating_ips: 1,
+                ..Default::default()
+            },
+        )?;
         let id = self.state.next_fip_id;
         self.state.next_fip_id += 1;
         let now = self.now;
@@ -129,6 +168,7 @@ impl Core {
                 network_id: network,
                 user_id: user.to_string(),
                 project,
+                shared_to_project,
                 port_id: None,
                 created: now,
                 updated: now,
@@ -138,22 +178,18 @@ impl Core {
         Ok(id)
     }
 
-    /// `DELETE /floatingips/<id>`: 409 while attached.
+    /// `DELETE /floatingips/<id>`: logic/ips.py `delete_floating_ip` — 409 while in use
+    /// (`validate_ip_action`), then the row is deleted, so no list shows it again.
     pub fn delete_floating_ip(&mut self, user: &str, id: u64) -> ApiResult<()> {
         let f = self.floating_ip(user, id)?;
         if let Some(pid) = f.port_id {
             let server = self.state.ports.get(&pid).and_then(|p| p.device_id);
-            return Err(ApiError::Conflict(format!(
-                "Floating IP '{}' is used by server '{}'",
-                f.address,
-                server.map(|s| s.to_string()).unwrap_or_default()
-            )));
+            return Err(ApiError::Conflict(match server {
+                Some(s) => format!("IP '{id}' is used by server '{s}'"),
+                None => format!("IP '{id}' is used by port '{pid}'"),
+            }));
         }
-        let now = self.now;
-        if let Some(f) = self.state.floating_ips.get_mut(&id) {
-            f.deleted = true;
-            f.updated = now;
-        }
+        self.state.floating_ips.remove(&id);
         Ok(())
     }
 }

@@ -176,6 +176,7 @@ impl Backend {
         let gateway_key = core.state.ssh.gateway_key_seed.take();
         core.state = seed::fresh_state(Utc::now());
         core.state.ssh.gateway_key_seed = gateway_key;
+        core.passwords.clear();
         core.generation += 1;
         self.save(&core)
     }

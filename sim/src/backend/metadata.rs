@@ -57,7 +57,7 @@ impl Core {
     pub fn metadata(&self, user: &str, owner: &MetaOwner) -> ApiResult<&Metadata> {
         match owner {
             MetaOwner::Server(id) => self.server(user, *id).map(|s| &s.metadata),
-            MetaOwner::Image(id) => self.image(user, id).map(|i| &i.properties),
+            MetaOwner::Image(id) => self.pithos_image(user, id).map(|i| &i.properties),
         }
     }
 

@@ -268,6 +268,10 @@ pub struct Volume {
     pub image_id: Option<String>,
     /// Source snapshot.
     pub snapshot_id: Option<String>,
+    /// Created without a server and never attached since (no Ganeti job has touched it:
+    /// Synnefo's `backendjobid` is None), so deleting it needs no Ganeti job.
+    #[serde(default)]
+    pub never_attached: bool,
     /// Deleted together with its server.
     pub delete_on_termination: bool,
     /// Creation time.
@@ -349,6 +353,9 @@ pub struct Network {
     pub name: String,
     /// Owner (`None` for the public networks).
     pub user_id: Option<String>,
+    /// Shared with the members of its project.
+    #[serde(default)]
+    pub shared_to_project: bool,
     /// Project charged.
     pub project: Option<String>,
     /// Flavor: MAC_FILTERED, IP_LESS_ROUTED, …
@@ -446,6 +453,9 @@ pub struct FloatingIp {
     pub user_id: String,
     /// Project charged.
     pub project: String,
+    /// Shared with the members of its project.
+    #[serde(default)]
+    pub shared_to_project: bool,
     /// Port using it.
     pub port_id: Option<u64>,
     /// Creation time.

@@ -4,7 +4,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::lookup::{find, listed};
+use super::lookup::listed;
 use super::model::{Network, Subnet, Time};
 use super::quota::Usage;
 use super::world::Core;
@@ -13,15 +13,43 @@ use crate::error::{ApiError, ApiResult};
 /// Network types accepted by `POST /networks`.
 pub const NETWORK_TYPES: [&str; 4] = ["MAC_FILTERED", "IP_LESS_ROUTED", "PHYSICAL_VLAN", "CUSTOM"];
 
+/// app_settings/default/api.py `API_ENABLED_NETWORK_FLAVORS`: what users may create.
+pub const ENABLED_NETWORK_TYPES: [&str; 1] = ["MAC_FILTERED"];
+
+/// db/models.py `Network.NETWORK_NAME_LENGTH`, checked by logic/utils.py
+/// `check_name_length` in characters.
+const NETWORK_NAME_LENGTH: usize = 128;
+
+fn check_name(name: &str) -> ApiResult<()> {
+    if name.chars().count() > NETWORK_NAME_LENGTH {
+        return Err(ApiError::bad("Network name is too long"));
+    }
+    Ok(())
+}
+
 /// Public networks are everybody's; a private one only its creator's.
 fn visible(n: &Network, user: &str) -> bool {
     n.public || n.user_id.as_deref() == Some(user)
 }
 
 impl Core {
-    /// A network the user can see (public or own), else 404.
+    /// A network the user can see (public or own): api/util.py `get_network`'s
+    /// "Network <id> not found." otherwise.
     pub fn network(&self, user: &str, id: u64) -> ApiResult<&Network> {
-        find(&self.state.networks, &id, "Network", |n| visible(n, user))
+        self.state
+            .networks
+            .get(&id)
+            .filter(|n| visible(n, user))
+            .ok_or_else(|| ApiError::not_found(format!("Network {id} not found.")))
+    }
+
+    /// api/util.py `get_network(..., non_deleted=True)`.
+    fn live_network(&self, user: &str, id: u64) -> ApiResult<&Network> {
+        let n = self.network(user, id)?;
+        if n.deleted {
+            return Err(ApiError::bad("Network has been deleted."));
+        }
+        Ok(n)
     }
 
     /// Networks the user can see; with `since`, those changed since (deleted included).
@@ -36,17 +64,27 @@ impl Core {
             .filter(move |n| visible(n, user) && listed(*n, since))
     }
 
-    /// `POST /networks`.
+    /// `POST /networks`: api/networks.py `create_network` (the type must be one of
+    /// `Network.FLAVORS`, 400, and one of `API_ENABLED_NETWORK_FLAVORS` — only
+    /// `MAC_FILTERED` by default —, 403), then logic/networks.py `create` (name length),
+    /// then the quota commission.
     pub fn create_network(
         &mut self,
         user: &str,
         name: String,
         kind: String,
         project: Option<String>,
+        shared_to_project: bool,
     ) -> ApiResult<u64> {
         if !NETWORK_TYPES.contains(&kind.as_str()) {
             return Err(ApiError::bad(format!("Invalid network type '{kind}'")));
         }
+        if !ENABLED_NETWORK_TYPES.contains(&kind.as_str()) {
+            return Err(ApiError::Forbidden(format!(
+                "Cannot create network of type '{kind}'."
+            )));
+        }
+        check_name(&name)?;
         let project = project.unwrap_or_else(|| user.to_string());
         self.check_quota(
             &project,
@@ -64,6 +102,7 @@ impl Core {
                 id,
                 name,
                 user_id: Some(user.to_string()),
+                shared_to_project,
                 project: Some(project),
                 kind,
                 public: false,
@@ -77,15 +116,17 @@ impl Core {
         Ok(id)
     }
 
-    /// `PUT /networks/<id>` (rename).
+    /// `PUT /networks/<id>`: logic/networks.py `rename` — not deleted, not public, then
+    /// the name length.
     pub fn rename_network(&mut self, user: &str, id: u64, name: String) -> ApiResult<()> {
         let now = self.now;
-        let net = self.network(user, id)?;
+        let net = self.live_network(user, id)?;
         if net.public {
             return Err(ApiError::Forbidden(
-                "Cannot rename a public network.".into(),
+                "Cannot rename the public network.".into(),
             ));
         }
+        check_name(&name)?;
         if let Some(n) = self.state.networks.get_mut(&id) {
             n.name = name;
             n.updated = now;
@@ -93,16 +134,14 @@ impl Core {
         Ok(())
     }
 
-    /// `DELETE /networks/<id>`: public → 403, with ports → 409.
+    /// `DELETE /networks/<id>`: logic/networks.py `delete` — not deleted (400), not
+    /// public (403), no ports (409).
     pub fn delete_network(&mut self, user: &str, id: u64) -> ApiResult<()> {
-        let net = self.network(user, id)?;
+        let net = self.live_network(user, id)?;
         if net.public {
             return Err(ApiError::Forbidden(
-                "Cannot delete a public network.".into(),
+                "Cannot delete the public network.".into(),
             ));
-        }
-        if net.deleted {
-            return Err(ApiError::bad(format!("Network '{id}' has been deleted.")));
         }
         if self
             .state
@@ -110,9 +149,9 @@ impl Core {
             .values()
             .any(|p| p.network_id == id && !p.deleted)
         {
-            return Err(ApiError::Conflict(
-                "Cannot delete network: there are ports still configured on it".into(),
-            ));
+            return Err(ApiError::Conflict(format!(
+                "Cannot delete network. There are ports still configured on network network {id}"
+            )));
         }
         let now = self.now;
         if let Some(n) = self.state.networks.get_mut(&id) {

@@ -58,6 +58,18 @@ pub struct VolumeType {
     pub detachable: bool,
 }
 
+impl VolumeType {
+    /// db/models.py `VolumeType.template`: the disk template before its first `_`.
+    pub fn family(&self) -> &'static str {
+        self.template.split('_').next().unwrap_or(self.template)
+    }
+
+    /// db/models.py `VolumeType.provider`: what follows the first `_`, if any.
+    pub fn provider(&self) -> Option<&'static str> {
+        self.template.split_once('_').map(|(_, p)| p)
+    }
+}
+
 /// The volume types.
 pub fn volume_types() -> Vec<VolumeType> {
     vec![
@@ -275,6 +287,7 @@ pub fn fresh_state(now: Time) -> State {
             id: PUBLIC_V4_NET,
             name: "Public IPv4 Network".into(),
             user_id: None,
+            shared_to_project: false,
             project: None,
             kind: "IP_LESS_ROUTED".into(),
             public: true,
@@ -300,6 +313,7 @@ pub fn fresh_state(now: Time) -> State {
             id: PUBLIC_V6_NET,
             name: "Public IPv6 Network".into(),
             user_id: None,
+            shared_to_project: false,
             project: None,
             kind: "IP_LESS_ROUTED".into(),
             public: true,

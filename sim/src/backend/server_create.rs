@@ -254,7 +254,9 @@ impl Core {
         Ok(vols)
     }
 
-    /// The root comes from an image or a snapshot (the request's image by default).
+    /// The root comes from an image or a snapshot (the request's image by default), or
+    /// is an existing volume: logic/servers.py `create` treats every entry alike, so a
+    /// `source_type: volume` root is attached as any other (a blank root was refused before).
     fn plan_root_volume(
         &self,
         user: &str,
@@ -262,11 +264,8 @@ impl Core {
         flavor: &Flavor,
         image: &Image,
     ) -> ApiResult<PlannedVolume> {
-        let st = bd.source_type.as_str();
-        if st != "image" && st != "snapshot" {
-            return Err(ApiError::bad(format!(
-                "Invalid block device mapping: the root volume cannot have source_type '{st}'"
-            )));
+        if bd.source_type == "volume" {
+            return self.plan_existing_volume(user, bd, flavor);
         }
         let src = bd.uuid.clone().unwrap_or_else(|| image.id.clone());
         self.plan_image_volume(user, &src, bd, flavor)
@@ -331,23 +330,32 @@ impl Core {
         bd: &BlockDevice,
         flavor: &Flavor,
     ) -> ApiResult<PlannedVolume> {
-        let vid = bd
-            .uuid
-            .as_deref()
-            .and_then(|u| u.parse::<u64>().ok())
-            .ok_or_else(|| ApiError::bad("Invalid block device mapping: bad volume uuid"))?;
+        // volume/util.py `get_volume(..., non_deleted=True, exception=BadRequest)`, then
+        // logic/servers.py `create`: the type before the status, both by their DB values.
+        let raw = bd.uuid.as_deref().unwrap_or("None");
+        let vid = raw
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad(format!("Invalid volume id: {raw}")))?;
         let v = self
-            .volume(user, vid)
-            .map_err(|_| ApiError::bad(format!("Volume {vid} not found")))?;
-        if v.status != VolumeStatus::Available {
-            return Err(ApiError::bad(format!(
-                "Cannot use volume while it is in '{}' status",
-                v.status.as_str()
-            )));
+            .state
+            .volumes
+            .get(&vid)
+            .filter(|v| v.user_id == user)
+            .ok_or_else(|| ApiError::bad(format!("Volume {vid} not found")))?;
+        if v.status == VolumeStatus::Deleted {
+            return Err(ApiError::bad(format!("Volume '{vid}' has been deleted.")));
         }
         if v.volume_type != flavor.volume_type {
             return Err(ApiError::bad(format!(
-                "Volume type of volume {vid} does not match the flavor's"
+                "Volume '{vid}' has type '{}' while flavor's volume type is '{}'",
+                v.volume_type, flavor.volume_type
+            )));
+        }
+        if v.status != VolumeStatus::Available {
+            return Err(ApiError::bad(format!(
+                "Cannot use volume while it is in {} status",
+                v.status.as_str().to_uppercase()
             )));
         }
         Ok(PlannedVolume {
@@ -406,6 +414,7 @@ impl Core {
         let volume_ids = self.insert_server_volumes(user, id, &project, flavor, volumes, due);
         let fail_build = self.pick_fail_build(&req.name);
         let admin_pass = req.admin_pass.clone().unwrap_or_else(random_password);
+        self.passwords.insert(id, admin_pass.clone());
         let key_name = req
             .key_name
             .clone()
@@ -454,6 +463,7 @@ impl Core {
             if let Some(vid) = nv.existing {
                 if let Some(v) = self.state.volumes.get_mut(&vid) {
                     v.server_id = Some(server);
+                    v.never_attached = false;
                     v.index = Some(index as u32);
                     v.status = VolumeStatus::Attaching;
                     v.next_status = Some(VolumeStatus::InUse);
@@ -484,6 +494,7 @@ impl Core {
                     image_id: nv.image_id,
                     snapshot_id: nv.snapshot_id,
                     delete_on_termination: nv.delete_on_termination,
+                    never_attached: false,
                     created: now,
                     updated: now,
                     metadata: BTreeMap::new(),

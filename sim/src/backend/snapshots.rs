@@ -4,32 +4,118 @@
 
 use std::collections::BTreeMap;
 
-use super::lookup::find;
 use super::model::{Image, ImageStatus, SnapshotInfo, Volume, VolumeStatus};
 use super::world::{Core, set_given};
 use crate::error::{ApiError, ApiResult};
 
 const GIB: u64 = 1024 * 1024 * 1024;
 
-/// Snapshots are private: only the owner sees one, and a deleted one is gone.
-fn is_snapshot_of(img: &Image, user: &str) -> bool {
-    img.snapshot.is_some() && img.owner == user && img.status != ImageStatus::Deleted
-}
+/// Pithos+ `resource_max_metadata` (`PITHOS_RESOURCE_MAX_METADATA`, 32).
+const MAX_PITHOS_METADATA: usize = 32;
+/// The Plankton keys a snapshot holds besides its properties: `name`, `disk_format`,
+/// `container_format`, `description`, `volume_id` (`do_create`) and `backend_info`.
+const SNAPSHOT_PLANKTON_KEYS: usize = 6;
 
 impl Core {
-    /// A snapshot of the user, else 404.
+    /// volume/util.py `get_snapshot`: any snapshot the user can read (shared and public
+    /// ones included), found as Pithos finds it (not a UUID 400, unreadable 403, both with
+    /// an empty message); unknown, or no snapshot, is 404 "Snapshot <id> not found".
     pub fn snapshot(&self, user: &str, id: &str) -> ApiResult<&Image> {
-        find(&self.state.images, id, "Snapshot", |i| {
-            is_snapshot_of(i, user)
-        })
+        match self.pithos_image(user, id) {
+            Ok(i) if i.snapshot.is_some() => Ok(i),
+            Ok(_) | Err(ApiError::ItemNotFound(_)) => {
+                Err(ApiError::not_found(format!("Snapshot {id} not found")))
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    /// Snapshots of a user.
+    /// `PlanktonBackend.list_snapshots`: every snapshot the user can read.
     pub fn snapshots_of<'a>(&'a self, user: &'a str) -> impl Iterator<Item = &'a Image> + 'a {
-        self.state
+        self.images_of(user, None).filter(|i| i.snapshot.is_some())
+    }
+
+    /// The snapshot to change: found as [`Core::snapshot`] finds it, written by its owner
+    /// only (Pithos' `NotAllowedError`: 403, empty message).
+    fn owned_snapshot_mut(&mut self, user: &str, id: &str) -> ApiResult<&mut Image> {
+        let key = self.snapshot(user, id)?.id.clone();
+        let img = self
+            .state
             .images
-            .values()
-            .filter(move |i| is_snapshot_of(i, user))
+            .get_mut(&key)
+            .ok_or_else(|| ApiError::not_found(format!("Snapshot {id} not found")))?;
+        if img.owner != user {
+            return Err(ApiError::Forbidden(String::new()));
+        }
+        Ok(img)
+    }
+
+    /// volume/views.py `update_snapshot_metadata`: `PlanktonBackend.update_properties`
+    /// merges (an empty value removes) or, with `reset` (PUT), replaces the whole Plankton
+    /// domain of the object — its name included, so it is no image any more and the
+    /// re-read answers 404 "Snapshot <id> not found" (`None` here, as the change stays).
+    /// Keys and values within Plankton's limits, at most 32 Pithos metadata items.
+    pub fn update_snapshot_metadata(
+        &mut self,
+        user: &str,
+        id: &str,
+        meta: BTreeMap<String, String>,
+        reset: bool,
+    ) -> ApiResult<Option<BTreeMap<String, String>>> {
+        let now = self.now;
+        let img = self.owned_snapshot_mut(user, id)?;
+        for (k, v) in &meta {
+            if format!("plankton:property:{k}").chars().count() > 111 {
+                return Err(ApiError::bad(
+                    "Metadata keys should be less than 111 characters",
+                ));
+            }
+            if v.chars().count() > 256 {
+                return Err(ApiError::bad(
+                    "Metadata values should be less than 256 characters.",
+                ));
+            }
+        }
+        let mut merged = if reset {
+            BTreeMap::new()
+        } else {
+            img.properties.clone()
+        };
+        for (k, v) in meta {
+            if v.is_empty() {
+                merged.remove(&k);
+            } else {
+                merged.insert(k, v);
+            }
+        }
+        let items = merged.len() + if reset { 0 } else { SNAPSHOT_PLANKTON_KEYS };
+        if items > MAX_PITHOS_METADATA {
+            return Err(ApiError::bad(format!(
+                "Pithos+ resources cannot have more than {MAX_PITHOS_METADATA} metadata items per domain"
+            )));
+        }
+        img.properties = merged;
+        img.updated = now;
+        if reset {
+            // No `plankton:name` left: the object is no longer an image.
+            img.status = ImageStatus::Deleted;
+            img.snapshot = None;
+            return Ok(None);
+        }
+        Ok(Some(img.properties.clone()))
+    }
+
+    /// volume/views.py `delete_snapshot_metadata_item`: removes the key if it is there
+    /// (owner only); a missing key is no error.
+    pub fn delete_snapshot_metadata(&mut self, user: &str, id: &str, key: &str) -> ApiResult<()> {
+        if !self.snapshot(user, id)?.properties.contains_key(key) {
+            return Ok(());
+        }
+        let now = self.now;
+        let img = self.owned_snapshot_mut(user, id)?;
+        img.properties.remove(key);
+        img.updated = now;
+        Ok(())
     }
 
     /// `POST /snapshots`: the volume must be attached and of an `ext_*` template. A root
@@ -42,31 +128,40 @@ impl Core {
         description: String,
         metadata: BTreeMap<String, String>,
     ) -> ApiResult<String> {
-        let v = self.volume(user, volume_id)?.clone();
+        // volume/util.py `get_volume(..., non_deleted=True, exception=BadRequest)`, then
+        // volume/snapshots.py `_check`: attached, the status, then the disk template.
+        let v = self
+            .state
+            .volumes
+            .get(&volume_id)
+            .filter(|v| v.user_id == user)
+            .cloned()
+            .ok_or_else(|| ApiError::bad(format!("Volume {volume_id} not found")))?;
         if v.status == VolumeStatus::Deleted {
             return Err(ApiError::bad(format!(
-                "Volume {volume_id} has been deleted."
+                "Volume '{volume_id}' has been deleted."
             )));
         }
         let Some(sid) = v.server_id else {
             return Err(ApiError::bad("Cannot snapshot a detached volume!"));
         };
+        if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
+            return Err(ApiError::bad(format!(
+                "Cannot create snapshot while volume is in '{}' status",
+                v.status.as_str().to_uppercase()
+            )));
+        }
         let template = self
             .volume_type(v.volume_type)
             .map(|t| t.template)
             .unwrap_or("");
         if !template.starts_with("ext_") {
             return Err(ApiError::bad(format!(
-                "Cannot take a snapshot of a volume with disk template '{template}'"
+                "Cannot take a snapshot from a volume with volume type '{}' and '{template}' disk template",
+                v.volume_type
             )));
         }
-        if v.status != VolumeStatus::InUse {
-            return Err(ApiError::bad(format!(
-                "Cannot snapshot volume while volume is in '{}' status.",
-                v.status.as_str()
-            )));
-        }
-        let properties = self.snapshot_properties(&v, sid);
+        let properties = self.snapshot_properties(&v, sid, &metadata, &description);
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now;
         let due = self.due(self.settings.timings.snapshot);
@@ -106,16 +201,26 @@ impl Core {
         Ok(id)
     }
 
-    /// A snapshot boots like an image: it inherits the source image's properties and,
-    /// for a root volume, the server's OS/USERS metadata; the image build tasks are off.
-    fn snapshot_properties(&self, v: &Volume, sid: u64) -> BTreeMap<String, String> {
+    /// The snapshot's properties: the source image's (the simulator's own addition, see
+    /// sim/README.md), then as volume/snapshots.py `do_create` writes them — the request's
+    /// metadata, `exclude_all_tasks` and `description`, then for a root volume the
+    /// server's OS/USERS metadata.
+    fn snapshot_properties(
+        &self,
+        v: &Volume,
+        sid: u64,
+        metadata: &BTreeMap<String, String>,
+        description: &str,
+    ) -> BTreeMap<String, String> {
         let mut properties = BTreeMap::new();
-        // Inherit the source image's properties, then the server's OS/USERS metadata.
         if let Some(src) = v.image_id.as_ref().or(v.snapshot_id.as_ref())
             && let Some(img) = self.state.images.get(src)
         {
             properties = img.properties.clone();
         }
+        properties.extend(metadata.clone());
+        properties.insert("exclude_all_tasks".into(), "yes".into());
+        properties.insert("description".into(), description.to_string());
         if v.index == Some(0)
             && let Some(s) = self.state.servers.get(&sid)
         {
@@ -125,7 +230,6 @@ impl Core {
                 }
             }
         }
-        properties.insert("EXCLUDE_ALL_TASKS".into(), "yes".into());
         properties
     }
 
@@ -137,27 +241,24 @@ impl Core {
         name: Option<String>,
         description: Option<String>,
     ) -> ApiResult<()> {
-        self.snapshot(user, id)?;
         let now = self.now;
-        if let Some(img) = self.state.images.get_mut(id) {
-            set_given(&mut img.name, name);
-            if let (Some(d), Some(info)) = (description, img.snapshot.as_mut()) {
-                info.description = d;
-            }
-            img.updated = now;
+        let img = self.owned_snapshot_mut(user, id)?;
+        set_given(&mut img.name, name);
+        if let (Some(d), Some(info)) = (description, img.snapshot.as_mut()) {
+            info.description = d;
         }
+        img.updated = now;
         Ok(())
     }
 
-    /// `DELETE /snapshots/<id>`.
+    /// `DELETE /snapshots/<id>`: `util.get_snapshot`, then Pithos deletes the object
+    /// (owner only: 403).
     pub fn delete_snapshot(&mut self, user: &str, id: &str) -> ApiResult<()> {
-        self.snapshot(user, id)?;
         let now = self.now;
-        if let Some(img) = self.state.images.get_mut(id) {
-            img.status = ImageStatus::Deleted;
-            img.due = None;
-            img.updated = now;
-        }
+        let img = self.owned_snapshot_mut(user, id)?;
+        img.status = ImageStatus::Deleted;
+        img.due = None;
+        img.updated = now;
         Ok(())
     }
 }

@@ -317,7 +317,7 @@ fn snapshot_rules() {
             CreateVolume {
                 name: "d".into(),
                 size: 1,
-                volume_type: Some(2),
+                volume_type: Some("2".into()),
                 ..Default::default()
             },
         )
@@ -339,7 +339,7 @@ fn volumes_attach_detach_and_root_protection() {
             CreateVolume {
                 name: "d".into(),
                 size: 1,
-                volume_type: Some(1),
+                volume_type: Some("1".into()),
                 ..Default::default()
             },
         )
@@ -351,7 +351,7 @@ fn volumes_attach_detach_and_root_protection() {
             CreateVolume {
                 name: "d".into(),
                 size: 2,
-                volume_type: Some(2),
+                volume_type: Some("2".into()),
                 ..Default::default()
             },
         )
@@ -383,7 +383,7 @@ fn floating_ip_networks_need_a_free_address() {
         c.create_server(U, r.clone()),
         Err(ApiError::Conflict(_))
     ));
-    let fid = c.create_floating_ip(U, None, None, None).unwrap();
+    let fid = c.create_floating_ip(U, None, None, None, false).unwrap();
     let (id, _) = c.create_server(U, r).unwrap();
     let port = c.state.floating_ips[&fid].port_id.unwrap();
     assert_eq!(c.state.ports[&port].device_id, Some(id));

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::attachments::check_detachable;
 use super::lookup::{Listing, find};
-use super::model::{TaskKind, Time, Volume, VolumeStatus};
+use super::model::{ImageStatus, TaskKind, Time, Volume, VolumeStatus};
 use super::quota::Usage;
 use super::seed::VolumeType;
 use super::world::{Core, set_given};
@@ -14,35 +14,33 @@ use crate::error::{ApiError, ApiResult};
 /// Largest volume `POST /volumes` creates, in GiB.
 const MAX_VOLUME: u64 = 200;
 
-/// A parsed `POST /volumes` body.
+/// A parsed `POST /volumes` body, after volume/views.py `create_volume`'s own checks.
 #[derive(Debug, Clone, Default)]
 pub struct CreateVolume {
     /// `display_name`.
     pub name: String,
     /// `display_description`.
     pub description: String,
-    /// GiB.
+    /// `size` in GB (positive).
     pub size: u64,
-    /// Attach to this server at once.
+    /// `server_id`.
     pub server_id: Option<u64>,
-    /// Volume type.
-    pub volume_type: Option<u64>,
-    /// Source snapshot.
+    /// `volume_type` as given (a string or an integer, as text).
+    pub volume_type: Option<String>,
+    /// `source_volid`.
+    pub source_volid: Option<String>,
+    /// `snapshot_id`.
     pub snapshot_id: Option<String>,
-    /// Source image.
+    /// `imageRef`.
     pub image_ref: Option<String>,
-    /// Metadata.
-    pub metadata: BTreeMap<String, String>,
-    /// Project to charge.
+    /// `project`.
     pub project: Option<String>,
 }
 
-/// Where a new volume goes: its type, and for one created onto a server, the server,
-/// the disk index and when it is in use.
-struct Placement {
-    volume_type: u64,
-    server: Option<(u64, u32, Time)>,
-}
+/// app_settings/default/backend.py `GANETI_CLONE_PROVIDERS`.
+const CLONE_PROVIDERS: [&str; 2] = ["vlmc", "archipelago"];
+/// db/models.py `Volume.NAME_LENGTH` and `DESCRIPTION_LENGTH`.
+const VOLUME_TEXT_LENGTH: usize = 255;
 
 impl Core {
     /// A volume of the user (deleted included), else 404.
@@ -55,28 +53,124 @@ impl Core {
         Listing::new(&self.state.volumes, user, since, |v, u| v.user_id == u)
     }
 
-    /// `POST /volumes`.
+    /// `POST /volumes`: volume/volumes.py `create` — the server ("Server <id> not found"),
+    /// the volume type (`get_volume_type(..., exception=BadRequest)`, the server's when
+    /// none is given, its template family checked), detachable without a server — then
+    /// `create_common` (one source at most) and `_create_volume` (name and description
+    /// lengths, `CYCLADES_VOLUME_MAX_SIZE`, a source only for `GANETI_CLONE_PROVIDERS`,
+    /// the source found, available and not larger than the volume, no cloning), then the
+    /// attachment or the quota. The request's `metadata` is not stored: `create` hands
+    /// `create_common` an empty dict. A volume without a server is AVAILABLE at once.
     pub fn create_volume(&mut self, user: &str, req: CreateVolume) -> ApiResult<u64> {
-        if req.size == 0 || req.size > MAX_VOLUME {
+        let server = match req.server_id {
+            Some(sid) => Some(
+                self.state
+                    .servers
+                    .get(&sid)
+                    .filter(|s| s.user_id == user && !s.is_deleted())
+                    .cloned()
+                    .ok_or_else(|| ApiError::bad(format!("Server {sid} not found")))?,
+            ),
+            None => None,
+        };
+        let vt = match (&server, &req.volume_type) {
+            (Some(s), given) => {
+                let flavor = self
+                    .flavor(s.flavor_id)
+                    .cloned()
+                    .ok_or_else(|| ApiError::Internal("server flavor vanished".into()))?;
+                let server_vt = self.known_volume_type(flavor.volume_type)?;
+                match given {
+                    Some(t) => {
+                        let vt = self.volume_type_given(t)?;
+                        if vt.family() != server_vt.family() {
+                            return Err(ApiError::bad(format!(
+                                "Cannot create a volume with template '{}' to a server with volume template '{}'.",
+                                vt.family(),
+                                server_vt.family()
+                            )));
+                        }
+                        vt
+                    }
+                    None => server_vt,
+                }
+            }
+            (None, given) => {
+                let vt = self.volume_type_given(given.as_deref().unwrap_or("None"))?;
+                check_detachable(&vt)?;
+                vt
+            }
+        };
+        let sources = [&req.source_volid, &req.snapshot_id, &req.image_ref]
+            .iter()
+            .filter(|s| s.is_some())
+            .count();
+        if sources > 1 {
+            return Err(ApiError::bad("Volume can not have more than one source!"));
+        }
+        if req.name.chars().count() > VOLUME_TEXT_LENGTH {
+            return Err(ApiError::bad("Volume name is too long"));
+        }
+        if req.description.chars().count() > VOLUME_TEXT_LENGTH {
+            return Err(ApiError::bad("Volume description is too long"));
+        }
+        if req.size > MAX_VOLUME {
             return Err(ApiError::bad(format!(
-                "Volume size '{}' is not valid: it must be between 1 and 200 GB",
-                req.size
+                "Maximum volume size is {MAX_VOLUME}GB"
             )));
         }
-        if let Some(src) = &req.snapshot_id {
-            self.usable_image(user, src)
-                .map_err(|_| ApiError::bad(format!("Snapshot {src} not found")))?;
+        if sources > 0 && !vt.provider().is_some_and(|p| CLONE_PROVIDERS.contains(&p)) {
+            return Err(ApiError::bad(format!(
+                "Cannot specify a 'source' attribute for volume type '{}' with disk template '{}'",
+                vt.id, vt.template
+            )));
         }
-        if let Some(src) = &req.image_ref {
-            self.usable_image(user, src)
-                .map_err(|_| ApiError::bad(format!("Image {src} not found")))?;
+        let bytes = req.size << 30;
+        for (src, kind) in [(&req.snapshot_id, "snapshot"), (&req.image_ref, "image")] {
+            let Some(src) = src else { continue };
+            let what = if kind == "snapshot" {
+                "Snapshot"
+            } else {
+                "Image"
+            };
+            let img = match self.pithos_image(user, src) {
+                Err(ApiError::ItemNotFound(_)) => None,
+                Err(e) => return Err(e),
+                Ok(i) => Some(i),
+            }
+            .filter(|i| kind == "image" || i.snapshot.is_some())
+            .ok_or_else(|| ApiError::bad(format!("{what} {src} not found")))?;
+            let status = match img.status {
+                ImageStatus::Active => "AVAILABLE",
+                ImageStatus::Saving => "UNAVAILABLE",
+                ImageStatus::Error => "ERROR",
+                ImageStatus::Deleted => "DELETED",
+            };
+            if status != "AVAILABLE" {
+                return Err(ApiError::bad(format!(
+                    "Cannot create volume from {kind}, while {kind} is in '{status}' status"
+                )));
+            }
+            if bytes < img.size {
+                return Err(ApiError::bad(format!(
+                    "Volume size '{bytes}' is smaller than {kind}'s size '{}'",
+                    img.size
+                )));
+            }
         }
+        if req.source_volid.is_some() {
+            return Err(ApiError::bad("Cloning a volume is not supported"));
+        }
+        let place = match &server {
+            Some(s) => {
+                self.validate_action(s, "ATTACH_VOLUME")?;
+                let index = self.next_disk_index(s.id)?;
+                Some((s.id, index, self.due(self.settings.timings.volume)))
+            }
+            None => None,
+        };
         let now = self.now;
         let project = req.project.clone().unwrap_or_else(|| user.to_string());
-        let place = match req.server_id {
-            Some(sid) => self.place_on_server(user, sid, req.volume_type)?,
-            None => self.place_detached(req.volume_type)?,
-        };
         self.check_quota(
             &project,
             Usage {
@@ -86,7 +180,7 @@ impl Core {
         )?;
         let id = self.state.next_volume_id;
         self.state.next_volume_id += 1;
-        let (status, next, due) = match place.server {
+        let (status, next, due) = match place {
             Some((_, _, due)) => (VolumeStatus::Creating, Some(VolumeStatus::InUse), Some(due)),
             None => (VolumeStatus::Available, None, None),
         };
@@ -99,21 +193,22 @@ impl Core {
                 size: req.size,
                 user_id: user.to_string(),
                 project,
-                volume_type: place.volume_type,
+                volume_type: vt.id,
                 status,
                 next_status: next,
                 due,
-                server_id: place.server.map(|(s, _, _)| s),
-                index: place.server.map(|(_, i, _)| i),
+                server_id: place.map(|(s, _, _)| s),
+                index: place.map(|(_, i, _)| i),
                 image_id: req.image_ref,
                 snapshot_id: req.snapshot_id,
-                delete_on_termination: place.server.is_some(),
+                delete_on_termination: true,
+                never_attached: place.is_none(),
                 created: now,
                 updated: now,
-                metadata: req.metadata,
+                metadata: BTreeMap::new(),
             },
         );
-        if let Some((sid, _, _)) = place.server {
+        if let Some((sid, _, _)) = place {
             if let Some(s) = self.state.servers.get_mut(&sid) {
                 s.volumes.push(id);
             }
@@ -123,54 +218,21 @@ impl Core {
         Ok(id)
     }
 
+    /// volume/util.py `get_volume_type(id, exception=BadRequest)`.
+    fn volume_type_given(&self, t: &str) -> ApiResult<VolumeType> {
+        let id: u64 = t
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::bad(format!("Invalid volume type id: {t}")))?;
+        self.volume_type(id)
+            .cloned()
+            .ok_or_else(|| ApiError::bad(format!("Volume type {id} not found")))
+    }
+
     fn known_volume_type(&self, t: u64) -> ApiResult<VolumeType> {
         self.volume_type(t)
             .cloned()
             .ok_or_else(|| ApiError::not_found(format!("Volume type {t} not found")))
-    }
-
-    /// A volume created onto a server takes the flavor's type by default.
-    fn place_on_server(&self, user: &str, sid: u64, t: Option<u64>) -> ApiResult<Placement> {
-        let s = self
-            .state
-            .servers
-            .get(&sid)
-            .filter(|s| s.user_id == user)
-            .cloned()
-            .ok_or_else(|| ApiError::bad(format!("Server {sid} not found")))?;
-        self.validate_action(&s, "ATTACH_VOLUME")?;
-        let flavor = self
-            .flavor(s.flavor_id)
-            .cloned()
-            .ok_or_else(|| ApiError::Internal("server flavor vanished".into()))?;
-        // volume/volumes.py `create`: a given type must have the server's template; none
-        // takes the server's. Created attached (CREATING), the volume need not be
-        // detachable: server_attachments.py `attach_volume` asks that only of AVAILABLE ones.
-        let t = t.unwrap_or(flavor.volume_type);
-        let vt = self.known_volume_type(t)?;
-        if vt.template != flavor.template {
-            return Err(ApiError::bad(format!(
-                "Cannot create a volume with template '{}' to a server with volume template '{}'.",
-                vt.template, flavor.template
-            )));
-        }
-        let index = self.next_disk_index(sid)?;
-        Ok(Placement {
-            volume_type: t,
-            server: Some((sid, index, self.due(self.settings.timings.volume))),
-        })
-    }
-
-    /// A detached volume needs an explicit, detachable type.
-    fn place_detached(&self, t: Option<u64>) -> ApiResult<Placement> {
-        let t = t.ok_or_else(|| {
-            ApiError::bad("Volume type is required for a volume without a server")
-        })?;
-        check_detachable(&self.known_volume_type(t)?)?;
-        Ok(Placement {
-            volume_type: t,
-            server: None,
-        })
     }
 
     /// `PUT /volumes/<id>`: name, description, delete_on_termination.
@@ -196,30 +258,49 @@ impl Core {
         Ok(())
     }
 
-    /// `DELETE /volumes/<id>`: the root volume cannot be deleted; others go
-    /// `deleting` → `deleted` after `timings.volume`.
+    /// `DELETE /volumes/<id>`: volume/volumes.py `delete` — a live volume; attached, as
+    /// server_attachments.py `delete_volume` checks it (IN_USE or ERROR, then not the root)
+    /// and a job removes it; never attached, AVAILABLE or ERROR, it is deleted at once; once
+    /// detached, a helper server deletes it (a job here too).
     pub fn delete_volume(&mut self, user: &str, id: u64) -> ApiResult<()> {
         let v = self.volume(user, id)?.clone();
         if v.status == VolumeStatus::Deleted {
             return Err(ApiError::bad(format!("Volume '{id}' has been deleted.")));
         }
-        if v.server_id.is_some() && v.index == Some(0) {
-            return Err(ApiError::bad("Cannot delete the root volume of a server"));
-        }
-        if !matches!(
-            v.status,
-            VolumeStatus::Available | VolumeStatus::InUse | VolumeStatus::Error
-        ) {
-            return Err(ApiError::bad(format!(
-                "Cannot delete volume while volume is in '{}' status.",
-                v.status.as_str()
-            )));
-        }
-        if let Some(sid) = v.server_id {
-            let s = self.server(user, sid)?.clone();
-            self.validate_action(&s, "DETACH_VOLUME")?;
-            let d = self.settings.timings.volume;
-            self.set_server_task(sid, TaskKind::DetachVolume, d);
+        let db_status = v.status.as_str().to_uppercase();
+        match v.server_id {
+            Some(sid) => {
+                if !matches!(v.status, VolumeStatus::InUse | VolumeStatus::Error) {
+                    return Err(ApiError::bad(format!(
+                        "Cannot delete volume while volume is in '{db_status}' status."
+                    )));
+                }
+                if v.index == Some(0) {
+                    return Err(ApiError::bad(format!(
+                        "Cannot delete the root volume of server <vm:{sid}@backend:1>."
+                    )));
+                }
+                let s = self.server(user, sid)?.clone();
+                self.validate_action(&s, "DETACH_VOLUME")?;
+                let d = self.settings.timings.volume;
+                self.set_server_task(sid, TaskKind::DetachVolume, d);
+            }
+            None if v.never_attached => {
+                if !matches!(v.status, VolumeStatus::Available | VolumeStatus::Error) {
+                    return Err(ApiError::bad(format!(
+                        "Volume is in invalid state: {db_status}"
+                    )));
+                }
+                let now = self.now;
+                if let Some(v) = self.state.volumes.get_mut(&id) {
+                    v.status = VolumeStatus::Deleted;
+                    v.next_status = None;
+                    v.due = None;
+                    v.updated = now;
+                }
+                return Ok(());
+            }
+            None => {}
         }
         self.start_volume_job(id, VolumeStatus::Deleting, VolumeStatus::Deleted);
         Ok(())

@@ -47,6 +47,9 @@ pub struct Core {
     pub started: Time,
     /// Bumped on every change: lets the routes cache serialized views safely.
     pub generation: u64,
+    /// api/util.py `VM_PASSWORD_CACHE`: each new server's password, kept by
+    /// app_settings/default/api.py's `LocMemCache` — in this process only, never persisted.
+    pub passwords: BTreeMap<u64, String>,
 }
 
 /// The field of an update: `value` when the request gives one, else as it was.
@@ -89,6 +92,7 @@ impl Core {
             now: Utc::now(),
             started: Utc::now(),
             generation: 0,
+            passwords: BTreeMap::new(),
         }
     }
 

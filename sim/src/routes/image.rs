@@ -6,20 +6,22 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::backend::images::RegisterImage;
-use crate::backend::model::{Image, ImageStatus};
+use crate::backend::images::{
+    CONTAINER_FORMATS, DISK_FORMATS, RegisterImage, UpdateImage, image_checksum, split_url,
+};
+use crate::backend::model::{Image, Time};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::{ListView, PathBody};
 use crate::routes::fields::query_param;
-use crate::routes::render::{image_status, iso, json};
+use crate::routes::render::{image_status, json};
 use crate::routes::table::{IMAGE, get, put};
 use crate::state::AppState;
 
-/// Plankton routes.
+/// Plankton routes (`plankton/urls.py`).
 pub fn routes() -> Router<AppState> {
     IMAGE.table([
         ("/images/", get(list_images).post(register)),
@@ -27,7 +29,10 @@ pub fn routes() -> Router<AppState> {
         ("/images/detail", get(list_images)),
         (
             "/images/{id}",
-            get(get_image).head().put(update_image).delete(delete_image),
+            get(get_image)
+                .head_with(get_image_meta)
+                .put(update_image)
+                .delete(delete_image),
         ),
         (
             "/images/{id}/members",
@@ -37,96 +42,141 @@ pub fn routes() -> Router<AppState> {
             "/images/{id}/members/{member}",
             put(add_member).delete(remove_member),
         ),
+        ("/shared-images/{member}", get(list_shared_images)),
     ])
 }
 
-fn status(img: &Image) -> &'static str {
+/// `image_to_dict`'s status: the Pithos map's state, not yet mapped for the API.
+fn raw_status(img: &Image) -> &'static str {
+    image_status(img, "UNAVAILABLE", "AVAILABLE")
+}
+
+/// views.py `API_STATUS_FROM_IMAGE_STATUS`, used only for the `X-Image-Meta-Status` header.
+fn header_status(img: &Image) -> &'static str {
     image_status(img, "SAVING", "AVAILABLE")
 }
 
-/// The Plankton record of an image.
+/// backend.py `format_timestamp`: `strftime('%Y-%m-%d %H:%M:%S', gmtime(t))`.
+fn timestamp(t: &Time) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// The Plankton record of an image (`image_to_dict` cut to views.py `LIST_FIELDS` or
+/// `DETAIL_FIELDS`; `description` only when the image has one, which the simulator's never do).
 pub fn image_view(img: &Image, detail: bool) -> Value {
     if !detail {
         return json!({
             "id": img.id, "name": img.name, "container_format": img.container_format,
-            "disk_format": img.disk_format, "size": img.size, "status": status(img),
+            "disk_format": img.disk_format, "size": img.size, "status": raw_status(img),
         });
     }
     json!({
         "id": img.id,
         "name": img.name,
-        "status": status(img),
+        "status": raw_status(img),
         "is_public": img.is_public,
         "is_snapshot": img.snapshot.is_some(),
         "owner": img.owner,
-        "created_at": iso(&img.created),
-        "updated_at": iso(&img.updated),
-        "deleted_at": if img.status == ImageStatus::Deleted { iso(&img.updated) } else { String::new() },
+        "created_at": timestamp(&img.created),
+        "updated_at": timestamp(&img.updated),
+        "deleted_at": "",
         "disk_format": img.disk_format,
         "container_format": img.container_format,
         "size": img.size,
-        "checksum": format!("{:064x}", fxhash(&img.id)),
+        "checksum": image_checksum(&img.id),
         "location": img.location,
         "properties": img.properties,
     })
 }
 
-fn fxhash(s: &str) -> u128 {
-    s.bytes().fold(0xcbf29ce484222325u128, |h, b| {
-        (h ^ b as u128).wrapping_mul(0x100000001b3)
-    })
+/// Python 2's `urllib.quote(s)`: letters, digits, `_.-` and `/` stay, every other UTF-8
+/// byte becomes `%XX`.
+pub fn py_quote(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"_.-/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
-fn image_headers(img: &Image) -> HeaderMap {
+/// Python 2's `urllib.unquote`: `%XX` with two hex digits becomes the byte, the rest stays.
+fn py_unquote(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                s.get(i + 1).and_then(|b| hex(*b)),
+                s.get(i + 2).and_then(|b| hex(*b)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// views.py `_create_image_response`: every `DETAIL_FIELDS` key as `x-image-meta-<key>`
+/// (`_` → `-`), name, description and properties quoted, Python's `str()` of the rest
+/// (`True`/`False`), status through `API_STATUS_FROM_IMAGE_STATUS`, and no body.
+fn image_response(img: &Image) -> Response {
     let mut h = HeaderMap::new();
     let mut put = |k: String, v: String| {
         if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::from_str(&v)) {
             h.insert(k, v);
         }
     };
-    put("x-image-meta-id".into(), img.id.clone());
-    put("x-image-meta-name".into(), img.name.clone());
-    put("x-image-meta-status".into(), status(img).into());
-    put("x-image-meta-is-public".into(), img.is_public.to_string());
-    put("x-image-meta-owner".into(), img.owner.clone());
-    put("x-image-meta-size".into(), img.size.to_string());
+    let py_bool = |b: bool| if b { "True" } else { "False" }.to_string();
+    put("x-image-meta-name".into(), py_quote(&img.name));
     put("x-image-meta-disk-format".into(), img.disk_format.clone());
     put(
         "x-image-meta-container-format".into(),
         img.container_format.clone(),
     );
+    put("x-image-meta-size".into(), img.size.to_string());
+    put("x-image-meta-checksum".into(), image_checksum(&img.id));
     put("x-image-meta-location".into(), img.location.clone());
-    put("x-image-meta-created-at".into(), iso(&img.created));
-    put("x-image-meta-updated-at".into(), iso(&img.updated));
-    put(
-        "x-image-meta-is-snapshot".into(),
-        img.snapshot.is_some().to_string(),
-    );
+    put("x-image-meta-created-at".into(), timestamp(&img.created));
+    put("x-image-meta-updated-at".into(), timestamp(&img.updated));
+    put("x-image-meta-deleted-at".into(), String::new());
+    put("x-image-meta-status".into(), header_status(img).into());
+    put("x-image-meta-is-public".into(), py_bool(img.is_public));
+    put("x-image-meta-owner".into(), img.owner.clone());
     for (k, v) in &img.properties {
         put(
-            format!("x-image-meta-property-{}", k.to_ascii_lowercase()),
-            v.clone(),
+            py_quote(&format!("x-image-meta-property-{}", k.replace('_', "-"))),
+            py_quote(v),
         );
     }
-    h
-}
-
-/// Plankton answers with the record in the body and again as `X-Image-Meta-*` headers.
-fn image_reply(img: &Image) -> Response {
-    let mut r = json(StatusCode::OK, &json!({"image": image_view(img, true)}));
-    r.headers_mut().extend(image_headers(img));
+    put("x-image-meta-id".into(), img.id.clone());
+    put(
+        "x-image-meta-is-snapshot".into(),
+        py_bool(img.snapshot.is_some()),
+    );
+    put("x-image-meta-description".into(), String::new());
+    let mut r = StatusCode::OK.into_response();
+    r.headers_mut().extend(h);
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     r
 }
 
-/// `GET /images/` and `GET /images/detail`, with Plankton's filters and sorting.
+/// views.py `FILTERS` and `PARAMS` validation of `list_images`. The filters themselves are
+/// not applied: `PlanktonBackend._list_images` leaves them as a TODO since grnet/synnefo
+/// 96a3cbf62 (2013), so every visible image is listed whatever they say.
 async fn list_images(cx: Ctx, RawQuery(q): RawQuery, view: ListView) -> ApiResult<Response> {
     let q = q.as_deref();
-    let name = query_param(q, "name");
-    let disk_format = query_param(q, "disk_format");
-    let container_format = query_param(q, "container_format");
-    let status_f = query_param(q, "status");
-    let size_min = query_param(q, "size_min").and_then(|s| s.parse::<u64>().ok());
-    let size_max = query_param(q, "size_max").and_then(|s| s.parse::<u64>().ok());
     let sort_key = query_param(q, "sort_key").unwrap_or_else(|| "created_at".into());
     let sort_dir = query_param(q, "sort_dir").unwrap_or_else(|| "desc".into());
     if ![
@@ -141,40 +191,30 @@ async fn list_images(cx: Ctx, RawQuery(q): RawQuery, view: ListView) -> ApiResul
     ]
     .contains(&sort_key.as_str())
     {
-        return Err(ApiError::bad("Invalid sort_key"));
+        return Err(ApiError::bad("Invalid 'sort_key'"));
     }
     if sort_dir != "asc" && sort_dir != "desc" {
-        return Err(ApiError::bad("Invalid sort_dir"));
+        return Err(ApiError::bad("Invalid 'sort_dir'"));
     }
-    let mut imgs: Vec<Image> = cx.read(|c, u| {
-        c.images_of(u, None)
-            .filter(|i| name.as_ref().is_none_or(|n| &i.name == n))
-            .filter(|i| disk_format.as_ref().is_none_or(|n| &i.disk_format == n))
-            .filter(|i| {
-                container_format
-                    .as_ref()
-                    .is_none_or(|n| &i.container_format == n)
-            })
-            .filter(|i| {
-                status_f
-                    .as_ref()
-                    .is_none_or(|s| status(i).eq_ignore_ascii_case(s))
-            })
-            .filter(|i| size_min.is_none_or(|m| i.size >= m))
-            .filter(|i| size_max.is_none_or(|m| i.size <= m))
-            .cloned()
-            .collect()
-    });
+    for f in ["size_max", "size_min"] {
+        if let Some(v) = query_param(q, f)
+            && v.trim().parse::<i64>().is_err()
+        {
+            return Err(ApiError::bad("Malformed request."));
+        }
+    }
+    let mut imgs: Vec<Image> = cx.read(|c, u| c.images_of(u, None).cloned().collect());
+    // `images.sort(key=itemgetter(sort_key), reverse=…)`: stable either way.
     imgs.sort_by(|a, b| {
         let o = match sort_key.as_str() {
             "id" => a.id.cmp(&b.id),
             "name" => a.name.cmp(&b.name),
-            "status" => status(a).cmp(status(b)),
+            "status" => raw_status(a).cmp(raw_status(b)),
             "size" => a.size.cmp(&b.size),
             "disk_format" => a.disk_format.cmp(&b.disk_format),
             "container_format" => a.container_format.cmp(&b.container_format),
-            "updated_at" => a.updated.cmp(&b.updated),
-            _ => a.created.cmp(&b.created),
+            "updated_at" => timestamp(&a.updated).cmp(&timestamp(&b.updated)),
+            _ => timestamp(&a.created).cmp(&timestamp(&b.created)),
         };
         if sort_dir == "asc" { o } else { o.reverse() }
     });
@@ -182,67 +222,216 @@ async fn list_images(cx: Ctx, RawQuery(q): RawQuery, view: ListView) -> ApiResul
     Ok(json(StatusCode::OK, &json!({"images": list})))
 }
 
-fn header(h: &HeaderMap, name: &str) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_string())
+/// views.py `PLANKTON_FIELDS`: the only `X-Image-Meta-*` keys read (others are dropped).
+const PLANKTON_FIELDS: [&str; 17] = [
+    "name",
+    "disk_format",
+    "container_format",
+    "size",
+    "checksum",
+    "location",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "status",
+    "is_public",
+    "owner",
+    "properties",
+    "id",
+    "is_snapshot",
+    "description",
+    "store",
+];
+
+/// The parameters `headers_to_image_params` reads.
+#[derive(Default)]
+struct Params {
+    fields: BTreeMap<String, String>,
+    properties: BTreeMap<String, String>,
 }
 
-fn properties(h: &HeaderMap) -> BTreeMap<String, String> {
-    h.iter()
-        .filter_map(|(k, v)| {
-            let k = k.as_str().strip_prefix("x-image-meta-property-")?;
-            Some((k.to_ascii_uppercase(), v.to_str().ok()?.to_string()))
-        })
-        .collect()
-}
-
-fn parse_bool(s: &str) -> ApiResult<bool> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(ApiError::bad(format!("Invalid boolean value '{s}'"))),
+impl Params {
+    fn keys_within(&self, allowed: &[&str]) -> bool {
+        self.fields.keys().all(|k| allowed.contains(&k.as_str()))
+    }
+    fn take(&mut self, k: &str) -> Option<String> {
+        self.fields.remove(k)
     }
 }
 
+/// views.py `headers_to_image_params`: header names as WSGI gives them (`-` → `_`),
+/// unquoted (properties), lowercased with every ASCII punctuation mark turned into `_`;
+/// names and property values unquoted; `is_public` true only for `true` in any case.
+fn headers_to_image_params(h: &HeaderMap) -> ApiResult<Params> {
+    let undecodable = || ApiError::bad("Could not decode request as UTF-8 string");
+    let normalize = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_punctuation() {
+                    "_".to_string()
+                } else {
+                    c.to_lowercase().to_string()
+                }
+            })
+            .collect()
+    };
+    let mut p = Params::default();
+    for (k, v) in h {
+        let Some(key) = k.as_str().strip_prefix("x-image-meta-") else {
+            continue;
+        };
+        let key = key.replace('-', "_");
+        if let Some(prop) = key.strip_prefix("property_") {
+            let name = String::from_utf8(py_unquote(prop.as_bytes())).map_err(|_| undecodable())?;
+            let val = String::from_utf8(py_unquote(v.as_bytes())).map_err(|_| undecodable())?;
+            p.properties.insert(normalize(&name), val);
+            continue;
+        }
+        let key = normalize(&key);
+        if !PLANKTON_FIELDS.contains(&key.as_str()) || key == "properties" {
+            continue;
+        }
+        let raw = v.as_bytes();
+        let val = if key == "name" {
+            String::from_utf8(py_unquote(raw)).map_err(|_| undecodable())?
+        } else {
+            String::from_utf8_lossy(raw).into_owned()
+        };
+        p.fields.insert(key, val);
+    }
+    Ok(p)
+}
+
+fn is_public(v: String) -> bool {
+    v.to_lowercase() == "true"
+}
+
+/// views.py `validate_fields`.
+fn validate_fields(p: &Params) -> ApiResult<()> {
+    if p.fields.contains_key("id") {
+        return Err(ApiError::bad("Setting the image ID is not supported"));
+    }
+    if let Some(store) = p.fields.get("store")
+        // `STORE_TYPES = ('pithos')` is a string: `in` tests for a substring.
+        && !"pithos".contains(store.as_str())
+    {
+        return Err(ApiError::bad(format!("Invalid store type '{store}'")));
+    }
+    if let Some(f) = p.fields.get("disk_format")
+        && !DISK_FORMATS.contains(&f.as_str())
+    {
+        return Err(ApiError::bad(format!("Invalid disk format '{f}'")));
+    }
+    if let Some(f) = p.fields.get("container_format")
+        && !CONTAINER_FORMATS.contains(&f.as_str())
+    {
+        return Err(ApiError::bad(format!("Invalid container format '{f}'")));
+    }
+    Ok(())
+}
+
+/// views.py `add_image`, then `PlanktonBackend.register`; answers with headers only.
 async fn register(cx: Ctx, h: HeaderMap) -> ApiResult<Response> {
+    const ADD_FIELDS: [&str; 11] = [
+        "name",
+        "id",
+        "store",
+        "disk_format",
+        "container_format",
+        "size",
+        "checksum",
+        "is_public",
+        "owner",
+        "properties",
+        "location",
+    ];
+    let mut p = headers_to_image_params(&h)?;
+    if !p.keys_within(&ADD_FIELDS) {
+        return Err(ApiError::bad("Invalid parameters"));
+    }
+    let name = p
+        .take("name")
+        .ok_or_else(|| ApiError::bad("Image 'name' parameter is required"))?;
+    if name.is_empty() {
+        return Err(ApiError::bad("Invalid image name"));
+    }
+    let location = p
+        .take("location")
+        .ok_or_else(|| ApiError::bad("'location' parameter is required"))?;
+    let Some((account, container, path)) = split_url(&location) else {
+        return Err(ApiError::bad(format!("Invalid location '{location}'")));
+    };
+    let undecodable = || ApiError::bad("Could not decode request as UTF-8 string");
+    let part = |s: &str| -> ApiResult<String> {
+        Ok(py_quote(
+            &String::from_utf8(py_unquote(s.as_bytes())).map_err(|_| undecodable())?,
+        ))
+    };
+    // backend.py `create_url` of the parts `split_url` unquoted.
+    let location = format!(
+        "pithos://{}/{}/{}",
+        part(account)?,
+        part(container)?,
+        part(path)?
+    );
+    validate_fields(&p)?;
     let req = RegisterImage {
-        name: header(&h, "x-image-meta-name").unwrap_or_default(),
-        location: header(&h, "x-image-meta-location")
-            .ok_or_else(|| ApiError::bad("Missing location (X-Image-Meta-Location)"))?,
-        disk_format: header(&h, "x-image-meta-disk-format"),
-        container_format: header(&h, "x-image-meta-container-format"),
-        is_public: header(&h, "x-image-meta-is-public")
-            .map(|s| parse_bool(&s))
-            .transpose()?
-            .unwrap_or(false),
-        size: header(&h, "x-image-meta-size").and_then(|s| s.parse().ok()),
-        properties: properties(&h),
+        name,
+        location,
+        store: p.take("store"),
+        disk_format: p.take("disk_format"),
+        container_format: p.take("container_format"),
+        is_public: p.take("is_public").is_some_and(is_public),
+        size: p.take("size"),
+        checksum: p.take("checksum"),
+        properties: std::mem::take(&mut p.properties),
     };
     let img = cx.write(|c, u| {
         let id = c.register_image(u, req)?;
-        c.image(u, &id).cloned()
+        c.pithos_image(u, &id).cloned()
     })?;
-    Ok(image_reply(&img))
+    Ok(image_response(&img))
 }
 
-async fn get_image(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let img = cx.read(|c, u| c.image(u, &id).cloned())?;
-    Ok(image_reply(&img))
+/// views.py `get_image`: downloading an image is not implemented — 501, no body.
+async fn get_image() -> Response {
+    StatusCode::NOT_IMPLEMENTED.into_response()
 }
 
+/// views.py `get_image_meta` (`HEAD`).
+async fn get_image_meta(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let img = cx.read(|c, u| c.pithos_image(u, &id).cloned())?;
+    Ok(image_response(&img))
+}
+
+/// views.py `update_image`: `UPDATE_FIELDS`, `validate_fields`, then the backend.
 async fn update_image(cx: Ctx, Path(id): Path<String>, h: HeaderMap) -> ApiResult<Response> {
-    let name = header(&h, "x-image-meta-name");
-    let is_public = header(&h, "x-image-meta-is-public")
-        .map(|s| parse_bool(&s))
-        .transpose()?;
-    let props = properties(&h);
-    let props = (!props.is_empty()).then_some(props);
+    const UPDATE_FIELDS: [&str; 7] = [
+        "name",
+        "disk_format",
+        "container_format",
+        "is_public",
+        "owner",
+        "properties",
+        "status",
+    ];
+    let mut p = headers_to_image_params(&h)?;
+    if !p.keys_within(&UPDATE_FIELDS) {
+        return Err(ApiError::bad("Invalid metadata"));
+    }
+    validate_fields(&p)?;
+    let up = UpdateImage {
+        name: p.take("name"),
+        disk_format: p.take("disk_format"),
+        container_format: p.take("container_format"),
+        is_public: p.take("is_public").map(is_public),
+        properties: std::mem::take(&mut p.properties),
+    };
     let img = cx.write(|c, u| {
-        c.update_image(u, &id, name, is_public, props)?;
-        c.image(u, &id).cloned()
+        let id = c.update_image(u, &id, up)?;
+        c.pithos_image(u, &id).cloned()
     })?;
-    Ok(image_reply(&img))
+    Ok(image_response(&img))
 }
 
 /// Deletes an image (owner only); compute's `DELETE /images/<id>` is this same handler.
@@ -251,7 +440,7 @@ pub(crate) async fn delete_image(cx: Ctx, Path(id): Path<String>) -> ApiResult<R
 }
 
 async fn list_members(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let members = cx.read(|c, u| c.image(u, &id).map(|i| i.members.clone()))?;
+    let members = cx.read(|c, u| c.image_members(u, &id))?;
     let list: Vec<Value> = members
         .iter()
         .map(|m| json!({"member_id": m, "can_share": false}))
@@ -259,17 +448,46 @@ async fn list_members(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(json(StatusCode::OK, &json!({"members": list})))
 }
 
+/// views.py `list_shared_images`: the user's images readable by `member` that are not
+/// public and that `member` owns (Synnefo's own reading of the Glance call).
+async fn list_shared_images(cx: Ctx, Path(member): Path<String>) -> ApiResult<Response> {
+    let list: Vec<Value> = cx.read(|c, u| {
+        c.images_of(u, None)
+            .filter(|i| !i.is_public && i.owner == member)
+            .map(|i| json!({"image_id": i.id, "can_share": false}))
+            .collect()
+    });
+    Ok(json(StatusCode::OK, &json!({"shared_images": list})))
+}
+
+/// views.py `update_image_members`: `memberships` a list of objects with a `member_id`.
 async fn replace_members(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
-    let list = b
-        .get("memberships")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::bad("Malformed request: missing 'memberships'"))?
+    let list = match b.get("memberships") {
+        None | Some(Value::Null) => {
+            return Err(ApiError::bad(
+                "Malformed request. Missing attribute 'memberships'.",
+            ));
+        }
+        Some(Value::Array(l)) => l,
+        Some(_) => {
+            return Err(ApiError::bad(
+                "Malformed request. Invalid 'memberships' field",
+            ));
+        }
+    };
+    let list = list
         .iter()
         .map(|m| {
-            m.get("member_id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| ApiError::bad("Malformed membership"))
+            let m = m
+                .as_object()
+                .ok_or_else(|| ApiError::bad("Invalid 'memberships' field"))?;
+            match m.get("member_id") {
+                None | Some(Value::Null) => Err(ApiError::bad(
+                    "Malformed request. Missing attribute 'member_id'.",
+                )),
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(v) => Ok(v.to_string()),
+            }
         })
         .collect::<ApiResult<Vec<_>>>()?;
     cx.write_empty(StatusCode::NO_CONTENT, |c, u| {

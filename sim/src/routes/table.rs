@@ -63,6 +63,11 @@ impl Methods {
         self.with("DELETE", routing::delete(h))
     }
 
+    /// Adds a `HEAD` handler of its own (instead of the `GET` handler without a body).
+    pub fn head_with<H: Handler<T, AppState>, T: 'static>(self, h: H) -> Self {
+        self.with("HEAD", routing::head(h))
+    }
+
     /// Names `HEAD` in `Allow` too (a `GET` handler answers it already).
     pub fn head(self) -> Self {
         self.with("HEAD", MethodRouter::new())

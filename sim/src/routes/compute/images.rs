@@ -66,6 +66,7 @@ async fn list_images(cx: Ctx, Since(since): Since, view: ListView) -> ApiResult<
 
 async fn get_image(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     cx.read_one("image", |c, u| {
-        c.image(u, &id).map(|i| image_view(c, i, &cx.base, true))
+        c.pithos_image(u, &id)
+            .map(|i| image_view(c, i, &cx.base, true))
     })
 }

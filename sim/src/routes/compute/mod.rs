@@ -28,4 +28,5 @@ pub fn routes() -> Router<AppState> {
         .merge(server_resources::routes())
         .merge(attachments::routes())
         .merge(keypairs::routes())
+        .merge(crate::routes::network::floating_ips::compute_routes())
 }

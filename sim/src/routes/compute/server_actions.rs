@@ -12,7 +12,7 @@ use crate::backend::server_actions::{Action, Console};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::PathBody;
-use crate::routes::fields::{as_u64, parse_id};
+use crate::routes::fields::{as_u64, parse_id, truthy};
 use crate::routes::render::{empty, json};
 use crate::routes::table::{COMPUTE, post};
 use crate::state::AppState;
@@ -184,18 +184,6 @@ fn parse_action(b: &Value) -> ApiResult<Dispatch> {
             return Err(ApiError::Internal(format!("no handler for action {other}")));
         }
     }))
-}
-
-/// Python truthiness of a JSON value.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
 }
 
 fn py_str(v: &Value) -> String {

@@ -1,5 +1,5 @@
 //! A server's read-only sub-resources (`api/servers.py` `urlpatterns`): `ips`,
-//! `ips/<network>`, `stats` and `diagnostics`.
+//! `ips/<network>`, `stats`, `diagnostics` and `password`.
 
 use axum::Router;
 use axum::extract::Path;
@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
             ("/ips/{network}", get(list_addresses_by_network)),
             ("/stats", get(server_stats)),
             ("/diagnostics", get(server_diagnostics)),
+            ("/password", get(get_password).delete(delete_password)),
         ],
     )
 }
@@ -97,4 +98,28 @@ async fn server_diagnostics(cx: Ctx, Path(id): Path<String>) -> ApiResult<Respon
 
 fn hex_of(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// api/servers.py `get_server_password`: the server (404), then the password cached at
+/// creation, else `faults.ItemNotFound()` — 404 with an empty message.
+async fn get_password(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id, "Server")?;
+    cx.read(|c, u| {
+        c.server(u, id)?;
+        let password = c
+            .passwords
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found(""))?;
+        Ok(json(StatusCode::OK, &json!({ "password": password })))
+    })
+}
+
+/// api/servers.py `delete_server_password`: forgets it, 204 whether or not it was there.
+async fn delete_password(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id, "Server")?;
+    cx.write_empty(StatusCode::NO_CONTENT, |c, u| {
+        c.server(u, id)?;
+        c.passwords.remove(&id);
+        Ok(())
+    })
 }

@@ -9,18 +9,19 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::{Auth, JsonBody};
-use crate::routes::fields::{envelope, opt_str, opt_u64, parse_id};
-use crate::routes::render::{iso, list_or_not_modified};
-use crate::routes::table::{NETWORK, get};
+use crate::routes::fields::{envelope, opt_str, truthy};
+use crate::routes::render::list_or_not_modified;
+use crate::routes::table::{COMPUTE, NETWORK, get};
 use crate::state::AppState;
 
-use crate::backend::model::FloatingIp;
+use crate::backend::model::{FloatingIp, Time};
 use crate::backend::world::Core;
 
-/// Floating IP routes.
+/// Floating IP routes (api/floating_ips.py `urlpatterns`).
 pub fn routes() -> Router<AppState> {
     NETWORK.table([
         ("/floatingips", get(list_fips).post(create_fip)),
+        ("/floatingips/detail", get(list_fips)),
         (
             "/floatingips/{id}",
             get(get_fip).delete(delete_fip).put(put_fip),
@@ -28,6 +29,19 @@ pub fn routes() -> Router<AppState> {
     ])
 }
 
+/// Compute's `os-floating-ips` (api/floating_ips.py `compute_urlpatterns`, included by
+/// api/compute_urls.py).
+pub fn compute_routes() -> Router<AppState> {
+    COMPUTE.table([
+        (
+            "/os-floating-ips",
+            get(compute_list_fips).post(compute_create_fip),
+        ),
+        ("/os-floating-ips/{id}", get(get_fip).delete(delete_fip)),
+    ])
+}
+
+/// api/floating_ips.py `ip_to_dict`.
 fn fip_view(f: &FloatingIp, instance: Option<u64>) -> Value {
     json!({
         "id": f.id.to_string(),
@@ -38,9 +52,19 @@ fn fip_view(f: &FloatingIp, instance: Option<u64>) -> Value {
         "instance_id": instance.map(|i| i.to_string()),
         "user_id": f.user_id,
         "tenant_id": f.project,
+        "shared_to_project": f.shared_to_project,
         "deleted": f.deleted,
-        "created": iso(&f.created),
-        "updated": iso(&f.updated),
+    })
+}
+
+/// api/floating_ips.py `compute_ip_to_dict`: an integer id, no pool.
+fn compute_fip_view(f: &FloatingIp, instance: Option<u64>) -> Value {
+    json!({
+        "fixed_ip": null,
+        "id": f.id,
+        "instance_id": instance.map(|i| i.to_string()),
+        "ip": f.address,
+        "pool": null,
     })
 }
 
@@ -51,34 +75,81 @@ fn instance_of(c: &Core, f: &FloatingIp) -> Option<u64> {
         .and_then(|p| p.device_id)
 }
 
-async fn list_fips(cx: Ctx, Since(since): Since) -> ApiResult<Response> {
-    let list: Vec<Value> = cx.read(|c, u| {
-        c.floating_ips_of(u, since)
-            .map(|f| fip_view(f, instance_of(c, f)))
-            .collect()
-    });
-    Ok(list_or_not_modified("floatingips", list, since))
+/// api/util.py `get_floating_ip_by_id`: `int(floating_ip_id)`, else 400.
+fn fip_id(id: &str) -> ApiResult<u64> {
+    id.parse()
+        .map_err(|_| ApiError::bad(format!("Invalid Floating IP ID {id}")))
 }
 
+type View = fn(&FloatingIp, Option<u64>) -> Value;
+
+fn list_with(cx: Ctx, since: Option<Time>, key: &str, view: View) -> ApiResult<Response> {
+    let list: Vec<Value> = cx.read(|c, u| {
+        c.floating_ips_of(u, since)
+            .map(|f| view(f, instance_of(c, f)))
+            .collect()
+    });
+    Ok(list_or_not_modified(key, list, since))
+}
+
+async fn list_fips(cx: Ctx, Since(since): Since) -> ApiResult<Response> {
+    list_with(cx, since, "floatingips", fip_view)
+}
+
+async fn compute_list_fips(cx: Ctx, Since(since): Since) -> ApiResult<Response> {
+    list_with(cx, since, "floating_ips", compute_fip_view)
+}
+
+/// api/floating_ips.py `get_floating_ip`; compute's `os-floating-ips/<id>` calls it with
+/// its default view too, so it answers `{"floatingip": …}` in the network API's shape.
 async fn get_fip(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    cx.read_by_id(&id, "Floating IP", "floatingip", |c, u, id| {
+    let id = fip_id(&id)?;
+    cx.read_one("floatingip", |c, u| {
         c.floating_ip(u, id).map(|f| fip_view(f, instance_of(c, f)))
     })
 }
 
+/// api/floating_ips.py `allocate_floating_ip`.
 async fn create_fip(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let f = envelope(&b, "floatingip")?;
-    let net = opt_u64(f, "floating_network_id")?;
-    let addr = opt_str(f, "floating_ip_address")?;
+    let invalid = |k: &str| ApiError::bad(format!("Malformed request. Invalid '{k}' field"));
+    let (net, addr) = match f.get("floating_network_id") {
+        None | Some(Value::Null) => (None, None),
+        Some(v) => {
+            let net = match v {
+                Value::Number(n) => n.as_u64().ok_or_else(|| invalid("floating_network_id"))?,
+                Value::String(s) => s
+                    .trim()
+                    .parse()
+                    .map_err(|_| ApiError::bad("Invalid networkd ID."))?,
+                _ => return Err(invalid("floating_network_id")),
+            };
+            let addr = match f.get("floating_ip_address") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => return Err(invalid("floating_ip_address")),
+            };
+            (Some(net), addr)
+        }
+    };
     let project = opt_str(f, "project")?;
+    let shared = f.get("shared_to_project").is_some_and(truthy);
     cx.write_one(StatusCode::OK, "floatingip", |c, u| {
-        let id = c.create_floating_ip(u, net, addr, project)?;
+        let id = c.create_floating_ip(u, net, addr, project, shared)?;
         c.floating_ip(u, id).map(|f| fip_view(f, None))
     })
 }
 
+/// api/floating_ips.py `compute_allocate_floating_ip`: the body is not read.
+async fn compute_create_fip(cx: Ctx) -> ApiResult<Response> {
+    cx.write_one(StatusCode::OK, "floating_ip", |c, u| {
+        let id = c.create_floating_ip(u, None, None, None, false)?;
+        c.floating_ip(u, id).map(|f| compute_fip_view(f, None))
+    })
+}
+
 async fn delete_fip(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = parse_id(&id, "Floating IP")?;
+    let id = fip_id(&id)?;
     cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_floating_ip(u, id))
 }
 

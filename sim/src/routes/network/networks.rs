@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::{JsonBody, PathBody};
-use crate::routes::fields::{envelope, opt_str, parse_id, required_str};
+use crate::routes::fields::{envelope, opt_str, required_str, truthy};
 use crate::routes::render::{iso, json, list_or_not_modified};
 use crate::routes::table::{NETWORK, get};
 use crate::state::AppState;
@@ -35,10 +35,13 @@ pub fn routes() -> Router<AppState> {
     ])
 }
 
-fn network_view(n: &Network) -> Value {
+/// api/networks.py `network_to_dict` (always the detail view).
+fn network_view(n: &Network, base: &str) -> Value {
     json!({
         "id": n.id.to_string(),
         "name": n.name,
+        "links": links(base, paths::NETWORK, "networks", &n.id),
+        "shared_to_project": n.shared_to_project,
         "status": "ACTIVE",
         "type": n.kind,
         "public": n.public,
@@ -91,14 +94,25 @@ fn subnet_views(n: &Network, base: &str) -> Vec<Value> {
         .collect()
 }
 
+/// api/util.py `get_network`: `int(network_id)`, else 400.
+fn network_id(id: &str) -> ApiResult<u64> {
+    id.parse()
+        .map_err(|_| ApiError::bad(format!("Invalid network ID '{id}'")))
+}
+
 async fn list_networks(cx: Ctx, Since(since): Since) -> ApiResult<Response> {
-    let list: Vec<Value> = cx.read(|c, u| c.networks_of(u, since).map(network_view).collect());
+    let list: Vec<Value> = cx.read(|c, u| {
+        c.networks_of(u, since)
+            .map(|n| network_view(n, &cx.base))
+            .collect()
+    });
     Ok(list_or_not_modified("networks", list, since))
 }
 
 async fn get_network(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    cx.read_by_id(&id, "Network", "network", |c, u, id| {
-        c.network(u, id).map(network_view)
+    let id = network_id(&id)?;
+    cx.read_one("network", |c, u| {
+        c.network(u, id).map(|n| network_view(n, &cx.base))
     })
 }
 
@@ -107,23 +121,24 @@ async fn create_network(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let kind = required_str(n, "type")?;
     let name = opt_str(n, "name")?.unwrap_or_default();
     let project = opt_str(n, "project")?;
+    let shared = n.get("shared_to_project").is_some_and(truthy);
     cx.write_one(StatusCode::CREATED, "network", |c, u| {
-        let id = c.create_network(u, name, kind, project)?;
-        c.network(u, id).map(network_view)
+        let id = c.create_network(u, name, kind, project, shared)?;
+        c.network(u, id).map(|n| network_view(n, &cx.base))
     })
 }
 
 async fn update_network(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
-    let id = parse_id(&id, "Network")?;
+    let id = network_id(&id)?;
     let name = required_str(envelope(&b, "network")?, "name")?;
     cx.write_one(StatusCode::OK, "network", |c, u| {
         c.rename_network(u, id, name)?;
-        c.network(u, id).map(network_view)
+        c.network(u, id).map(|n| network_view(n, &cx.base))
     })
 }
 
 async fn delete_network(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = parse_id(&id, "Network")?;
+    let id = network_id(&id)?;
     cx.write_empty(StatusCode::NO_CONTENT, |c, u| c.delete_network(u, id))
 }
 

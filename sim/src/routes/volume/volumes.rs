@@ -12,9 +12,7 @@ use crate::backend::world::Core;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::{JsonBody, ListView, PathBody};
-use crate::routes::fields::{
-    envelope, opt_str, opt_u64, parse_id, required_str, required_u64, string_map,
-};
+use crate::routes::fields::{envelope, opt_str, opt_u64, parse_id, required_str, string_map};
 use crate::routes::paths;
 use crate::routes::render::{iso, links, list_or_not_modified};
 use crate::routes::table::{VOLUME, delete, get, post};
@@ -111,24 +109,68 @@ fn write_then_view(
     })
 }
 
+/// volume/views.py `create_volume`: the `get_attribute` checks of each field in its order
+/// (`size` a string or an integer, then a positive integer; `volume_type` a string or an
+/// integer; `metadata` an object, then unused), then the backend.
 async fn create_volume(cx: Ctx, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let v = envelope(&b, "volume")?;
     let name = required_str(v, "display_name")?;
-    let size = required_u64(v, "size")?;
+    let invalid = |k: &str| ApiError::bad(format!("Malformed request. Invalid '{k}' field"));
+    let size = match v.get("size") {
+        None | Some(Value::Null) => {
+            return Err(ApiError::bad(
+                "Malformed request. Missing attribute 'size'.",
+            ));
+        }
+        Some(Value::Number(n)) => n.as_i64().map(|i| (i.to_string(), Some(i))),
+        Some(Value::String(s)) => Some((s.clone(), s.trim().parse::<i64>().ok())),
+        Some(Value::Bool(b)) => Some((py_bool(*b), Some(*b as i64))),
+        Some(_) => None,
+    };
+    let Some((text, size)) = size else {
+        return Err(invalid("size"));
+    };
+    let size = size.filter(|s| *s > 0).ok_or_else(|| {
+        ApiError::bad(format!(
+            "Volume 'size' needs to be a positive integer value. '{text}' cannot be accepted."
+        ))
+    })? as u64;
+    let volume_type = match v.get("volume_type") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        Some(_) => return Err(invalid("volume_type")),
+    };
+    let description = opt_str(v, "display_description")?.unwrap_or_default();
+    match v.get("metadata") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(_) => return Err(invalid("metadata")),
+    }
+    let text = |k: &str| -> Option<String> {
+        match v.get(k) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
+        }
+    };
     let req = CreateVolume {
         name,
-        description: opt_str(v, "display_description")?.unwrap_or_default(),
+        description,
         size,
         server_id: opt_u64(v, "server_id")?,
-        volume_type: opt_u64(v, "volume_type")?,
-        snapshot_id: opt_str(v, "snapshot_id")?,
-        image_ref: opt_str(v, "imageRef")?,
-        metadata: string_map(v.get("metadata"), "metadata")?,
+        volume_type,
+        source_volid: text("source_volid"),
+        snapshot_id: text("snapshot_id"),
+        image_ref: text("imageRef"),
         project: opt_str(v, "project")?,
     };
     write_then_view(&cx, StatusCode::ACCEPTED, false, |c, u| {
         c.create_volume(u, req)
     })
+}
+
+fn py_bool(b: bool) -> String {
+    if b { "True" } else { "False" }.to_string()
 }
 
 /// volume/views.py `update_volume`: `delete_on_termination` must be a JSON boolean, and

@@ -124,9 +124,25 @@ pub fn image_properties(i: &protocol::Image) -> BTreeMap<String, String> {
     all
 }
 
+/// An image property by its conventional upper-case name (`OS`, `USERS`, `OSFAMILY`). Images
+/// registered through Plankton have their property names lowercased
+/// (snf-cyclades-app/synnefo/plankton/views.py `_get_image_headers`), the ~Okeanos images
+/// carry them upper-case: the exact name wins, else any case.
+pub fn property<'a>(props: &'a BTreeMap<String, String>, key: &str) -> Option<&'a String> {
+    props
+        .get(key)
+        .or_else(|| {
+            props
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+        .filter(|v| !v.is_empty())
+}
+
 pub fn image(i: &protocol::Image) -> Image {
     let props = image_properties(i);
-    let get = |k: &str| props.get(k).filter(|v| !v.is_empty()).cloned();
+    let get = |k: &str| property(&props, k).cloned();
     Image {
         id: i.id.clone(),
         name: i.name.clone(),
@@ -143,7 +159,7 @@ pub fn image(i: &protocol::Image) -> Image {
 
 /// A snapshot just created: it is an image (listed with `is_snapshot`) while being saved.
 pub fn snapshot_image(s: &protocol::Snapshot) -> Image {
-    let get = |k: &str| s.metadata.get(k).filter(|v| !v.is_empty()).cloned();
+    let get = |k: &str| property(&s.metadata, k).cloned();
     Image {
         id: s.id.clone(),
         name: s.display_name.clone(),

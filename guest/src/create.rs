@@ -44,11 +44,12 @@ pub fn server_body(
     }
     let props = crate::convert::image_properties(image);
     let metadata = metadata(&spec.tags, &props)?;
-    let users = props.get("USERS").map(String::as_str).unwrap_or("");
+    let users = crate::convert::property(&props, "USERS")
+        .map(String::as_str)
+        .unwrap_or("");
     // Windows images have no authorized_keys (their USERS is e.g. `Administrator`): writing
     // one under /home would only risk the image's personality step.
-    let windows = props
-        .get("OSFAMILY")
+    let windows = crate::convert::property(&props, "OSFAMILY")
         .is_some_and(|f| f.eq_ignore_ascii_case("windows"));
     let no_keys: [String; 0] = [];
     let keys: &[String] = if windows { &no_keys } else { &spec.ssh_keys };
@@ -115,7 +116,7 @@ pub fn metadata(
 ) -> Result<BTreeMap<String, String>, Error> {
     let mut meta = BTreeMap::new();
     for key in IMAGE_META_KEYS {
-        if let Some(v) = image_props.get(key).filter(|v| !v.is_empty()) {
+        if let Some(v) = crate::convert::property(image_props, key) {
             meta.insert(key.to_string(), v.clone());
         }
     }

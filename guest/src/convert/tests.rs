@@ -158,3 +158,25 @@ fn volumes_to_disks() {
     assert!(attached_to(&v, "42"));
     assert!(!attached_to(&v, "4"));
 }
+
+#[test]
+fn image_properties_are_found_upper_case_first_then_in_any_case() {
+    let props: BTreeMap<String, String> = [
+        ("users".to_string(), "user".to_string()),
+        ("OS".to_string(), "ubuntu".to_string()),
+        ("os".to_string(), "other".to_string()),
+        ("OSFAMILY".to_string(), String::new()),
+    ]
+    .into();
+    assert_eq!(
+        property(&props, "USERS").map(String::as_str),
+        Some("user"),
+        "Plankton lowercases names"
+    );
+    assert_eq!(
+        property(&props, "OS").map(String::as_str),
+        Some("ubuntu"),
+        "the exact name wins"
+    );
+    assert_eq!(property(&props, "OSFAMILY"), None, "empty is absent");
+}

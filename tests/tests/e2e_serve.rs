@@ -85,6 +85,11 @@ async fn start_with(edit: impl FnOnce(String) -> String) -> Server {
         ..Default::default()
     })
     .await;
+    start_on(sim, edit).await
+}
+
+/// A server in front of `sim`, whose configuration text went through `edit`.
+async fn start_on(sim: RunningSim, edit: impl FnOnce(String) -> String) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let config = HostConfig::parse(&edit(config_text(&sim, dir.path()))).unwrap();
     let built = serve::build_registry(&config, None)
@@ -871,4 +876,77 @@ async fn calls_beyond_the_configured_bound_get_503_with_retry_after_and_show_in_
             .any(|l| l.starts_with("connector_call_errors_total{") && l.contains("kind=\"busy\"")),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_with_recipes_reports_each_vms_recipe_and_serves_its_log() {
+    let sim = start_sim(SimConfig {
+        timings: fast_timings(),
+        ssh_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ssh_boot_time: Duration::from_millis(200),
+        recipe_time: Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await;
+    let gateway = sim.ssh_addr().unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let runs_dir = runs.path().display().to_string();
+    let s = start_on(sim, |text| {
+        format!("{text}\n[ssh]\njump = \"gw@{gateway}\"\nruns_dir = \"{runs_dir}\"\n")
+    })
+    .await;
+    let deployment = "name = \"svc\"\n[defaults]\nimage = \"CELAR-Ubuntu-14.04-LTS\"\nflavor = \"C1R1024D10ext_vlmc\"\n[[node]]\nname = \"app\"\ncount = 2\nrecipe_script = \"#!/bin/sh\\necho configured\\n\"\n";
+    let r = s
+        .http
+        .post(s.url("/v1/connectors/okeanos/deployments"))
+        .bearer_auth(USER)
+        .body(deployment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let job: Value = r.json().await.unwrap();
+    let done = s.poll(job["status_url"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let run_id = done["run_id"].as_str().unwrap().to_string();
+    let vms = done["vms"].as_array().expect("the run's VMs");
+    assert_eq!(vms.len(), 2, "{done}");
+    for vm in vms {
+        assert_eq!(vm["recipe"]["status"], "succeeded", "{vm}");
+        assert_eq!(vm["recipe"]["exit_code"], 0, "{vm}");
+        // Counted through the simulator: the recipe ran once on this VM.
+        let id: u64 = vm["id"].as_str().unwrap().parse().unwrap();
+        let records = s.sim.backend().recipes(id).unwrap();
+        assert_eq!(records["recipes"].as_array().unwrap().len(), 1, "{records}");
+        let (node, index) = (vm["node"].as_str().unwrap(), vm["index"].as_u64().unwrap());
+        let r = s
+            .get_as(
+                USER,
+                &format!("/v1/connectors/okeanos/deployments/{run_id}/logs/{node}/{index}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let log = r.text().await.unwrap();
+        assert!(
+            log.contains("host key SHA256:") && log.contains("okeanos-sim"),
+            "{log}"
+        );
+    }
+    assert_eq!(done["groups"]["app"]["configured"], 2, "{done}");
+    let (code, _) = s
+        .get(&format!(
+            "/v1/connectors/okeanos/deployments/{run_id}/logs/app/9"
+        ))
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    // Terminating the run deletes its key (its logs stay).
+    let (code, term) = s
+        .delete(&format!("/v1/connectors/okeanos/deployments/{run_id}"))
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{term}");
+    s.poll(term["status_url"].as_str().unwrap()).await;
+    assert!(!runs.path().join(&run_id).join("key").exists());
+    assert!(runs.path().join(&run_id).join("app-1.log").exists());
 }

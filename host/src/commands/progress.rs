@@ -55,6 +55,25 @@ impl Observer for ProgressDisplay {
         }
     }
 
+    /// With recipes, a group's bar ends counting its configured VMs.
+    fn configured(&self, node: &str, configured: u32) {
+        match &self.bars {
+            Some((_, bars)) => {
+                if let Some(bar) = bars.get(node) {
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{prefix:>12} [{bar:30}] {pos}/{len} configured",
+                        )
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                    );
+                    bar.set_position(u64::from(configured));
+                }
+            }
+            None => eprintln!("{node}: {configured} configured"),
+        }
+    }
+
     fn progress(&self, groups: &BTreeMap<String, GroupProgress>) {
         match &self.bars {
             Some((_, bars)) => {

@@ -124,6 +124,7 @@ impl RecipeRun {
             }
         }));
         let mut done = 0;
+        let mut per_node: BTreeMap<&str, u32> = BTreeMap::new();
         while let Some((d, result)) = work.next().await {
             if let Err(e) = result {
                 return Err(e.context(format!(
@@ -135,7 +136,10 @@ impl RecipeRun {
                 )));
             }
             done += 1;
+            let node_done = per_node.entry(&d.node).or_default();
+            *node_done += 1;
             if let Some(o) = self.observer.lock().clone() {
+                o.configured(&d.node, *node_done);
                 o.phase(&format!("configuring VMs: {done}/{total} done"));
             }
         }

@@ -298,6 +298,26 @@ fn resume(s: &ServerState, ctx: Ctx, entry: Entry) -> Result<Arc<Job>, ApiError>
     start(s, String::new(), ctx, prepared, name, entry, true)
 }
 
+/// The run's VMs as the cloud lists them, each with how its recipe went (from the finished
+/// run's result).
+fn with_recipes(vms: Vec<crate::view::DeployedVmView>, result: Option<&Value>) -> Value {
+    let reports: Vec<&Value> = result
+        .and_then(|r| r["vms"].as_array())
+        .map(|vs| vs.iter().collect())
+        .unwrap_or_default();
+    let mut vms = serde_json::to_value(vms).expect("views serialize");
+    for vm in vms.as_array_mut().into_iter().flatten() {
+        let recipe = reports
+            .iter()
+            .find(|r| r["id"] == vm["id"])
+            .and_then(|r| r.get("recipe"));
+        if let Some(recipe) = recipe {
+            vm["recipe"] = recipe.clone();
+        }
+    }
+    vms
+}
+
 /// The status document of a run.
 async fn describe(ctx: &Ctx, job: Option<&Job>, run_id: &str) -> Result<Value, ApiError> {
     let client = &ctx.client;
@@ -323,6 +343,7 @@ async fn describe(ctx: &Ctx, job: Option<&Job>, run_id: &str) -> Result<Value, A
     };
     let view = job.view();
     let progress = job.progress.as_ref();
+    let vms = with_recipes(vms, view.result.as_ref());
     let mut doc = json!({
         "id": job.id,
         "run_id": run_id,

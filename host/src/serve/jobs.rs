@@ -59,6 +59,12 @@ impl Observer for DeployProgress {
         *self.phase.lock() = phase.to_string();
     }
 
+    fn configured(&self, node: &str, configured: u32) {
+        if let Some(g) = self.groups.lock().get_mut(node) {
+            g.configured = configured;
+        }
+    }
+
     fn progress(&self, groups: &BTreeMap<String, GroupProgress>) {
         *self.groups.lock() = groups.clone();
     }

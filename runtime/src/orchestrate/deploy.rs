@@ -29,6 +29,8 @@ pub use super::plan::{DeployedVm, DeploymentPlan, GroupPlan, GroupProgress};
 pub trait Observer: Send + Sync {
     fn phase(&self, _phase: &str) {}
     fn progress(&self, _groups: &BTreeMap<String, GroupProgress>) {}
+    /// `configured` VMs of node group `node` are configured (their recipe exited 0).
+    fn configured(&self, _node: &str, _configured: u32) {}
 }
 
 /// An observer that does nothing.

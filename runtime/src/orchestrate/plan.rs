@@ -30,6 +30,8 @@ pub struct GroupProgress {
     pub created: u32,
     pub running: u32,
     pub failed: u32,
+    /// VMs whose configuration (the host's recipe) is done.
+    pub configured: u32,
 }
 
 /// One VM of a deployment, with its place in it.

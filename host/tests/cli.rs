@@ -462,6 +462,34 @@ async fn a_deployment_runs_its_recipes_over_ssh_and_a_failing_one_fails_the_run(
         before,
         "nothing is left behind"
     );
+
+    // A recipe that hangs runs into its timeout: the run fails and is cleaned up too.
+    sim.backend()
+        .add_recipe_fault(okeanos_sim::ssh::RecipeFault {
+            name_pattern: "slow-db-*".into(),
+            exit_code: None,
+            hang: true,
+        });
+    let slow = dir.path().join("slow.toml");
+    std::fs::write(
+        &slow,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("name = \"app\"", "name = \"slow\"")
+            .replace(
+                "recipe = \"db.sh\"",
+                "recipe = \"db.sh\"\nrecipe_timeout = \"2s\"",
+            ),
+    )
+    .unwrap();
+    let (ok, _out, err) = run(&config, &["deploy", slow.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("slow-db-1") && err.contains("2s"), "{err}");
+    assert_eq!(
+        sim.backend().server_count(&user),
+        before,
+        "nothing is left behind"
+    );
     sim.shutdown().await;
 }
 

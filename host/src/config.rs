@@ -360,3 +360,12 @@ mod tests {
         assert_eq!(token, "t2");
     }
 }
+
+/// Where the host keeps its state (runs, the embedded simulator, serve's journal):
+/// `~/.local/state/connector-host`, or the platform's equivalent.
+pub fn state_dir() -> PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("connector-host")
+}

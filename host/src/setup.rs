@@ -231,11 +231,7 @@ fn configured_cloud(config: &HostConfig) -> anyhow::Result<Option<Cloud>> {
 
 /// The default place of the embedded simulator's state.
 pub fn default_sim_state_file() -> PathBuf {
-    dirs::state_dir()
-        .or_else(dirs::data_local_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("connector-host")
-        .join("okeanos-sim.json")
+    config::state_dir().join("okeanos-sim.json")
 }
 
 /// How long the embedded simulator takes to build a VM.

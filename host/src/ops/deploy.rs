@@ -120,7 +120,7 @@ fn recipe_run(
     for g in &draft.groups {
         if let Some(r) = &g.recipe {
             let recipe = r
-                .resolve(ctx.local.as_ref())
+                .resolve(&super::inputs::recipe_reader(ctx.local.as_ref()))
                 .with_context(|| format!("in node group `{}`", g.name))?;
             recipes.insert(g.name.clone(), recipe);
         }

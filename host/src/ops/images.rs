@@ -72,7 +72,11 @@ pub fn prepare_build(ctx: &Ctx, req: &BuildImageRequest) -> anyhow::Result<Build
     };
     let mut spec = vm.resolve(String::new(), ctx.local.as_ref())?;
     let run_id = orchestrate::new_run_id();
-    let recipes = req.recipe.run(&ctx.ssh, ctx.local.as_ref(), &run_id)?;
+    let recipes = req.recipe.run(
+        &ctx.ssh,
+        &super::inputs::recipe_reader(ctx.local.as_ref()),
+        &run_id,
+    )?;
     if let Some(r) = &recipes {
         spec.ssh_keys.push(r.public_key());
     }

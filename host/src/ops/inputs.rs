@@ -16,6 +16,11 @@ pub trait LocalFiles: Send + Sync {
     fn read(&self, path: &Path, what: &str) -> anyhow::Result<(Vec<u8>, bool)>;
 }
 
+/// `local`'s reader of recipe scripts.
+pub fn recipe_reader(local: &dyn LocalFiles) -> impl Fn(&Path) -> anyhow::Result<Vec<u8>> + '_ {
+    move |path| local.read(path, "recipe").map(|(bytes, _)| bytes)
+}
+
 /// For the server: it never reads its own files for a client.
 pub struct NoLocalFiles;
 

@@ -109,7 +109,11 @@ pub fn default_vm_name(image: &str) -> String {
 pub fn prepare_run(ctx: &Ctx, req: &RunImageRequest) -> anyhow::Result<PreparedRun> {
     let mut spec = req.vm().resolve(req.vm_name(), ctx.local.as_ref())?;
     let run_id = orchestrate::new_run_id();
-    let recipes = req.recipe.run(&ctx.ssh, ctx.local.as_ref(), &run_id)?;
+    let recipes = req.recipe.run(
+        &ctx.ssh,
+        &super::inputs::recipe_reader(ctx.local.as_ref()),
+        &run_id,
+    )?;
     if let Some(r) = &recipes {
         if req.no_wait {
             bail!("a recipe runs once the VM runs: drop --no-wait (no_wait) to run one");

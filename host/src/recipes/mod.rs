@@ -11,7 +11,6 @@ mod run;
 
 pub use run::{RecipeReport, RecipeRun};
 
-use crate::ops::inputs::LocalFiles;
 use anyhow::Context;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -85,13 +84,13 @@ impl RecipeFields {
     pub fn run(
         &self,
         ssh: &Arc<SshContext>,
-        local: &dyn LocalFiles,
+        read: &dyn Fn(&Path) -> anyhow::Result<Vec<u8>>,
         run_id: &str,
     ) -> anyhow::Result<Option<Arc<RecipeRun>>> {
         let Some(request) = self.request()? else {
             return Ok(None);
         };
-        let recipe = request.resolve(local)?;
+        let recipe = request.resolve(read)?;
         let recipes = BTreeMap::from([("vm".to_string(), recipe)]);
         Ok(Some(Arc::new(RecipeRun::new(
             ssh.clone(),
@@ -114,15 +113,19 @@ pub struct Recipe {
 }
 
 impl RecipeRequest {
-    /// Reads the script (through `local`) and checks names and values.
-    pub fn resolve(&self, local: &dyn LocalFiles) -> anyhow::Result<Recipe> {
+    /// Reads the script (a file through `read`: the command line reads it, the server refuses)
+    /// and checks names and values.
+    pub fn resolve(
+        &self,
+        read: &dyn Fn(&Path) -> anyhow::Result<Vec<u8>>,
+    ) -> anyhow::Result<Recipe> {
         let (name, script) = match &self.source {
             RecipeSource::Inline(text) => ("inline recipe".to_string(), text.clone().into_bytes()),
             RecipeSource::File(path) => (
                 path.file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| path.display().to_string()),
-                local.read(path, "recipe")?.0,
+                read(path)?,
             ),
         };
         if script.is_empty() {
@@ -208,11 +211,7 @@ impl SshContext {
 
 /// `~/.local/state/connector-host/runs`.
 pub fn default_runs_dir() -> PathBuf {
-    dirs::state_dir()
-        .or_else(dirs::data_local_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("connector-host")
-        .join("runs")
+    crate::config::state_dir().join("runs")
 }
 
 /// The log file of one VM of a run.

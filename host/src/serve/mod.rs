@@ -404,11 +404,13 @@ pub async fn run(
         .watch
         .then(|| connector_runtime::registry::watch(built.registry.clone(), WATCH_INTERVAL));
     // The service records its runs by default, so a restart finishes them.
-    let state_dir = config.server.state_dir.clone().or_else(|| {
-        dirs::state_dir()
-            .or_else(dirs::data_local_dir)
-            .map(|d| d.join("connector-host").join("serve"))
-    });
+    let state_dir = Some(
+        config
+            .server
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| crate::config::state_dir().join("serve")),
+    );
     let mut config = config.clone();
     if config.ssh.jump.is_none() {
         config.ssh.jump = built.ssh_jump.clone();

@@ -313,6 +313,15 @@ pub fn kamakirc_credentials(path: &Path) -> Option<(String, String)> {
     }
 }
 
+/// Where the host keeps its state (runs, the embedded simulator, serve's journal):
+/// `~/.local/state/connector-host`, or the platform's equivalent.
+pub fn state_dir() -> PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("connector-host")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,13 +368,4 @@ mod tests {
         assert_eq!(url, OKEANOS_AUTH_URL);
         assert_eq!(token, "t2");
     }
-}
-
-/// Where the host keeps its state (runs, the embedded simulator, serve's journal):
-/// `~/.local/state/connector-host`, or the platform's equivalent.
-pub fn state_dir() -> PathBuf {
-    dirs::state_dir()
-        .or_else(dirs::data_local_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("connector-host")
 }

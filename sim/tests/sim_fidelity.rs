@@ -2303,3 +2303,82 @@ async fn snapshot_metadata_endpoints() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// volume/snapshots.py `do_create`: a snapshot's properties are the request's `metadata`,
+/// `exclude_all_tasks` and `description`, then — for a root volume — the server's metadata
+/// filtered by `meta_key__in=["OS", "users"]` (an exact, case-sensitive match on
+/// PostgreSQL). Nothing is inherited from the image the server was built from (its
+/// `OSFAMILY`, `USERS`, … are gone), and `USERS`, `os` or any other key of the server is not
+/// copied.
+#[tokio::test]
+async fn snapshot_properties_copy_only_os_and_users_of_the_server() {
+    let s = Sim::start().await;
+    let r = s
+        .create_server_with(
+            "golden",
+            VLMC,
+            json!({"metadata": {"OS": "ubuntu", "users": "user", "USERS": "root", "os": "x", "role": "db"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["server"]["id"].as_u64().unwrap();
+    let srv = s.wait_server(id, "ACTIVE").await;
+    let root = srv["volumes"][0].as_u64().unwrap();
+    let r = s
+        .post(
+            "/volume/v2.0/snapshots",
+            json!({"snapshot": {"volume_id": root, "display_description": "d", "metadata": {"k": "v"}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let snap = r.json()["snapshot"]["id"].as_str().unwrap().to_string();
+    s.wait_for(&format!("/volume/v2.0/snapshots/{snap}"), |v| {
+        v["snapshot"]["status"] == "AVAILABLE"
+    })
+    .await;
+    let img = s.get(&format!("/compute/v2.0/images/{snap}")).await.json();
+    assert_eq!(
+        img["image"]["metadata"],
+        json!({"OS": "ubuntu", "users": "user", "k": "v", "exclude_all_tasks": "yes", "description": "d"})
+    );
+}
+
+/// logic/server_attachments.py `attach_volume` compares `volume.volume_type.template` with
+/// the server flavor's, and db/models.py `VolumeType.template` is the part of the disk
+/// template before `_`: an `ext_archipelago` volume attaches to an `ext_vlmc` server, and
+/// the message names the families (its missing space included).
+#[tokio::test]
+async fn attach_compares_the_template_family() {
+    let s = Sim::start().await;
+    let r = s
+        .post(
+            "/volume/v2.0/volumes",
+            json!({"volume": {"display_name": "arch", "size": 1, "volume_type": 3}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let vid = r.json()["volume"]["id"].as_str().unwrap().to_string();
+    let drbd = s.active_server("drbd", DRBD).await;
+    assert_fault(
+        &s.post(
+            &format!("/compute/v2.0/servers/{drbd}/os-volume_attachments"),
+            json!({"volumeAttachment": {"volumeId": vid}}),
+        )
+        .await,
+        400,
+        "badRequest",
+        Some(
+            "Volume and server must have the same volume template. Volume has volume template'ext' while server has 'drbd'",
+        ),
+    );
+    let vlmc = s.active_server("vlmc", VLMC).await;
+    let r = s
+        .post(
+            &format!("/compute/v2.0/servers/{vlmc}/os-volume_attachments"),
+            json!({"volumeAttachment": {"volumeId": vid}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    s.wait_volume(&vid, "in_use").await;
+}
+

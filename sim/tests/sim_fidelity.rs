@@ -2382,3 +2382,164 @@ async fn attach_compares_the_template_family() {
     s.wait_volume(&vid, "in_use").await;
 }
 
+/// api/util.py `get_image` (called by logic/servers.py `create` through
+/// `get_image_dict`) rewords only Plankton's ItemNotFound ("Image '<id>' not found"):
+/// `handle_pithos_backend`'s 403 for another user's private image and 400 for an id that is
+/// no UUID pass through, with empty messages.
+#[tokio::test]
+async fn create_server_with_another_users_private_image_is_403() {
+    let s = Sim::start().await;
+    let loc = format!("pithos://{OTHER_UUID}/images/private.diskdump");
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        OTHER_TOKEN,
+        &[
+            ("X-Image-Meta-Name", "private"),
+            ("X-Image-Meta-Location", &loc),
+        ],
+    )
+    .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.text);
+    let id = r.header("x-image-meta-id").expect("image id");
+    let create = |image: String| {
+        let s = &s;
+        async move {
+            s.post(
+                "/compute/v2.0/servers",
+                json!({"server": {"name": "x", "imageRef": image, "flavorRef": VLMC}}),
+            )
+            .await
+        }
+    };
+    assert_fault(&create(id).await, 403, "forbidden", Some(""));
+    let unknown = "0b2c0d1e-0000-4000-8000-00000000dead";
+    assert_fault(
+        &create(unknown.into()).await,
+        404,
+        "itemNotFound",
+        Some(&format!("Image '{unknown}' not found")),
+    );
+    assert_fault(
+        &create("not-a-uuid".into()).await,
+        400,
+        "badRequest",
+        Some(""),
+    );
+}
+
+/// plankton/views.py `update_image` accepts `status` and `owner` (`UPDATE_FIELDS`);
+/// plankton/backend.py `update_metadata` stores both as Plankton metadata (their lengths
+/// checked by `_prefix_and_validate_metadata`), and `image_to_dict` reports a stored
+/// `status` as given, instead of the map's state, while `owner` is never read back (it is
+/// the location's account). HEAD maps it with `API_STATUS_FROM_IMAGE_STATUS.get(val.upper(),
+/// "UNKNOWN")`, compute's api/images.py `image_to_dict` likewise (AVAILABLE is ACTIVE,
+/// progress 100 only then), and volume/volumes.py `_create_volume` boots only from an image
+/// whose upper-cased status is AVAILABLE.
+#[tokio::test]
+async fn plankton_update_stores_status_and_ignores_owner() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "st"),
+            ("X-Image-Meta-Location", &own_location("st.diskdump")),
+        ],
+    )
+    .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.text);
+    let id = r.header("x-image-meta-id").expect("image id");
+    let update = |h: (&'static str, String)| {
+        let (s, id) = (&s, id.clone());
+        async move {
+            plankton(
+                s,
+                Method::PUT,
+                &format!("/images/{id}"),
+                &s.token,
+                &[(h.0, &h.1)],
+            )
+            .await
+        }
+    };
+    let listed = || {
+        let (s, id) = (&s, id.clone());
+        async move {
+            let l = s.get("/image/v1.0/images/detail").await.json();
+            l["images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == id.as_str())
+                .unwrap()["status"]
+                .clone()
+        }
+    };
+    let compute = || {
+        let (s, id) = (&s, id.clone());
+        async move { s.get(&format!("/compute/v2.0/images/{id}")).await.json()["image"].clone() }
+    };
+    let boot = || {
+        let (s, id) = (&s, id.clone());
+        async move {
+            s.post(
+                "/compute/v2.0/servers",
+                json!({"server": {"name": "st", "imageRef": id, "flavorRef": VLMC}}),
+            )
+            .await
+        }
+    };
+
+    let r = update(("X-Image-Meta-Status", "ERROR".into())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.header("x-image-meta-status").as_deref(), Some("ERROR"));
+    assert_eq!(listed().await, "ERROR");
+    let c = compute().await;
+    assert_eq!(
+        (c["status"].clone(), c["progress"].clone()),
+        (json!("ERROR"), json!(0))
+    );
+    assert_fault(
+        &boot().await,
+        400,
+        "badRequest",
+        Some("Cannot create volume from image, while image is in 'ERROR' status"),
+    );
+
+    let r = update(("X-Image-Meta-Status", "bogus".into())).await;
+    assert_eq!(r.header("x-image-meta-status").as_deref(), Some("UNKNOWN"));
+    assert_eq!(listed().await, "bogus");
+    assert_eq!(compute().await["status"], "UNKNOWN");
+
+    // Stored as given; only the readers upper-case it.
+    let r = update(("X-Image-Meta-Status", "available".into())).await;
+    assert_eq!(
+        r.header("x-image-meta-status").as_deref(),
+        Some("AVAILABLE")
+    );
+    assert_eq!(listed().await, "available");
+    let c = compute().await;
+    assert_eq!(
+        (c["status"].clone(), c["progress"].clone()),
+        (json!("ACTIVE"), json!(100))
+    );
+    let r = boot().await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+
+    let r = update(("X-Image-Meta-Owner", OTHER_UUID.into())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.header("x-image-meta-owner").as_deref(),
+        Some(okeanos_sim::DEFAULT_USER_UUID)
+    );
+    assert_fault(
+        &update(("X-Image-Meta-Owner", "o".repeat(257))).await,
+        400,
+        "badRequest",
+        Some("Metadata values should be less than 256 characters."),
+    );
+}

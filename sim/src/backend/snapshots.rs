@@ -193,6 +193,7 @@ impl Core {
                     description,
                     metadata,
                 }),
+                given_status: None,
             },
         );
         if v.index == Some(0) {

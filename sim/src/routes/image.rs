@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::{ListView, PathBody};
 use crate::routes::fields::query_param;
-use crate::routes::render::{image_status, json};
+use crate::routes::render::json;
 use crate::routes::table::{IMAGE, get, put};
 use crate::state::AppState;
 
@@ -46,14 +46,22 @@ pub fn routes() -> Router<AppState> {
     ])
 }
 
-/// `image_to_dict`'s status: the Pithos map's state, not yet mapped for the API.
-fn raw_status(img: &Image) -> &'static str {
-    image_status(img, "UNAVAILABLE", "AVAILABLE")
+/// `image_to_dict`'s status: the Pithos map's state (or a status an update gave), not
+/// yet mapped for the API.
+fn raw_status(img: &Image) -> &str {
+    img.object_status()
 }
 
-/// views.py `API_STATUS_FROM_IMAGE_STATUS`, used only for the `X-Image-Meta-Status` header.
+/// views.py `_create_image_response`: `API_STATUS_FROM_IMAGE_STATUS.get(val.upper(),
+/// "UNKNOWN")`, used only for the `X-Image-Meta-Status` header.
 fn header_status(img: &Image) -> &'static str {
-    image_status(img, "SAVING", "AVAILABLE")
+    match img.object_status().to_uppercase().as_str() {
+        "AVAILABLE" => "AVAILABLE",
+        "UNAVAILABLE" => "SAVING",
+        "ERROR" => "ERROR",
+        "DELETED" => "DELETED",
+        _ => "UNKNOWN",
+    }
 }
 
 /// backend.py `format_timestamp`: `strftime('%Y-%m-%d %H:%M:%S', gmtime(t))`.
@@ -426,6 +434,8 @@ async fn update_image(cx: Ctx, Path(id): Path<String>, h: HeaderMap) -> ApiResul
         container_format: p.take("container_format"),
         is_public: p.take("is_public").map(is_public),
         properties: std::mem::take(&mut p.properties),
+        status: p.take("status"),
+        owner: p.take("owner"),
     };
     let img = cx.write(|c, u| {
         let id = c.update_image(u, &id, up)?;

@@ -2543,3 +2543,130 @@ async fn plankton_update_stores_status_and_ignores_owner() {
         Some("Metadata values should be less than 256 characters."),
     );
 }
+
+// ---- 405s and floating-IP actions ----------------------------------------------------------
+
+/// The `Allow` of a 405 is what Synnefo names, joined as it joins them: a demux of the
+/// compute or network API (`api.api_method_not_allowed`, rendered by snf_django/lib/api
+/// `render_fault` with `','.join(...)`) — api/floating_ips.py `floating_ip_demux` names
+/// GET, DELETE though it serves PUT (501); a path routed straight to one
+/// `@api.api_method(http_method=…)` view gets that decorator's JSON fault naming its
+/// method, even in the volume and image services (volume/urls.py `volumes/detail`,
+/// `types`; plankton/urls.py `images/detail`, `shared-images`); their demuxes answer
+/// Django's empty `HttpResponseNotAllowed`, `', '.join(...)`, in their own order
+/// (plankton/urls.py `demux_members`: DELETE, PUT).
+#[tokio::test]
+async fn method_not_allowed_names_what_synnefo_names() {
+    let s = Sim::start().await;
+    let fip = s
+        .post("/network/v2.0/floatingips", json!({"floatingip": {}}))
+        .await
+        .json()["floatingip"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let json_405 = |r: &Resp, allow: &str| {
+        assert_fault(r, 405, "notAllowed", Some("Method not allowed"));
+        assert_eq!(r.header("allow").as_deref(), Some(allow), "{}", r.text);
+    };
+    let empty_405 = |r: &Resp, allow: &str| {
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(r.text.is_empty(), "{}", r.text);
+        assert_eq!(r.header("allow").as_deref(), Some(allow));
+    };
+    let path = format!("/network/v2.0/floatingips/{fip}");
+    json_405(&s.post(&path, json!({})).await, "GET,DELETE");
+    assert_fault(
+        &s.put(&path, json!({})).await,
+        501,
+        "notImplemented",
+        Some("Updating a floating IP is not supported."),
+    );
+    json_405(&s.get(&format!("{path}/action")).await, "POST");
+    json_405(&s.delete("/compute/v2.0/servers").await, "GET,POST");
+    json_405(
+        &s.post("/volume/v2.0/volumes/detail", json!({})).await,
+        "GET",
+    );
+    json_405(&s.post("/volume/v2.0/types", json!({})).await, "GET");
+    empty_405(&s.delete("/volume/v2.0/volumes").await, "GET, POST");
+    json_405(&s.post("/image/v1.0/images/detail", json!({})).await, "GET");
+    empty_405(
+        &s.get(&format!("/image/v1.0/images/{UBUNTU}/members/{OTHER_UUID}"))
+            .await,
+        "DELETE, PUT",
+    );
+}
+
+/// api/floating_ips.py `floating_ip_action_demux` and `reassign`, logic/ips.py
+/// `reassign_floating_ip`: exactly one key, a known action, a dict argument, sharing
+/// refused (`CYCLADES_SHARED_RESOURCES_ENABLED = False`), a project required, then the
+/// lookup (`get_floating_ip_by_id`); the floating IP moves to the project, which is
+/// charged (413 when it has no room), attached or not; 200 with no body.
+#[tokio::test]
+async fn floating_ip_reassign_action() {
+    let s = Sim::start().await;
+    let fip = s
+        .post("/network/v2.0/floatingips", json!({"floatingip": {}}))
+        .await
+        .json()["floatingip"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/network/v2.0/floatingips/{fip}/action");
+    for (body, status, msg) in [
+        (json!({}), 400, "Malformed request."),
+        (
+            json!({"reassign": {"project": "p"}, "other": {}}),
+            400,
+            "Malformed request.",
+        ),
+        (json!({"attach": {}}), 400, "Action attach not supported."),
+        (json!({"reassign": "p"}), 400, "Invalid argument."),
+        (
+            json!({"reassign": {"project": "p", "shared_to_project": true}}),
+            403,
+            "Sharing resource to the members of the project is not permitted",
+        ),
+        (json!({"reassign": {}}), 400, "Missing 'project' attribute."),
+    ] {
+        let name = if status == 403 {
+            "forbidden"
+        } else {
+            "badRequest"
+        };
+        assert_fault(&s.post(&path, body).await, status, name, Some(msg));
+    }
+    assert_fault(
+        &s.post(
+            "/network/v2.0/floatingips/777777/action",
+            json!({"reassign": {"project": "p"}}),
+        )
+        .await,
+        404,
+        "itemNotFound",
+        Some("Floating IP with ID 777777 does not exist."),
+    );
+    s.sim.backend().set_project_quota(
+        "full",
+        okeanos_sim::QuotaLimits {
+            floating_ips: 0,
+            ..Default::default()
+        },
+    );
+    let r = s
+        .post(&path, json!({"reassign": {"project": "full"}}))
+        .await;
+    assert_eq!(r.status.as_u16(), 413, "{}", r.text);
+    let r = s
+        .post(&path, json!({"reassign": {"project": "shared-1"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text, "");
+    let f = s
+        .get(&format!("/network/v2.0/floatingips/{fip}"))
+        .await
+        .json();
+    assert_eq!(f["floatingip"]["tenant_id"], "shared-1");
+    assert_eq!(f["floatingip"]["shared_to_project"], false);
+}

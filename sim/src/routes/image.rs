@@ -26,7 +26,9 @@ pub fn routes() -> Router<AppState> {
     IMAGE.table([
         ("/images/", get(list_images).post(register)),
         ("/images", get(list_images).post(register)),
-        ("/images/detail", get(list_images)),
+        // plankton/urls.py: `detail` and `shared-images` go straight to their
+        // `api_method` views; `demux_members` names DELETE before PUT.
+        ("/images/detail", get(list_images).single_view()),
         (
             "/images/{id}",
             get(get_image)
@@ -40,9 +42,14 @@ pub fn routes() -> Router<AppState> {
         ),
         (
             "/images/{id}/members/{member}",
-            put(add_member).delete(remove_member),
+            put(add_member)
+                .delete(remove_member)
+                .allow_only(&["DELETE", "PUT"]),
         ),
-        ("/shared-images/{member}", get(list_shared_images)),
+        (
+            "/shared-images/{member}",
+            get(list_shared_images).single_view(),
+        ),
     ])
 }
 

@@ -2670,3 +2670,22 @@ async fn floating_ip_reassign_action() {
     assert_eq!(f["floatingip"]["tenant_id"], "shared-1");
     assert_eq!(f["floatingip"]["shared_to_project"], false);
 }
+
+/// logic/subnets.py `get_subnet`: `objects.get(id=…)` — a ValueError is 400 "Invalid
+/// subnet ID '<id>'", a missing subnet 404 "Subnet '<id>' not found.".
+#[tokio::test]
+async fn subnet_lookup_faults() {
+    let s = Sim::start().await;
+    assert_fault(
+        &s.get("/network/v2.0/subnets/abc").await,
+        400,
+        "badRequest",
+        Some("Invalid subnet ID 'abc'"),
+    );
+    assert_fault(
+        &s.get("/network/v2.0/subnets/987654").await,
+        404,
+        "itemNotFound",
+        Some("Subnet '987654' not found."),
+    );
+}

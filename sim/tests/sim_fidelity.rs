@@ -2303,3 +2303,389 @@ async fn snapshot_metadata_endpoints() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// volume/snapshots.py `do_create`: a snapshot's properties are the request's `metadata`,
+/// `exclude_all_tasks` and `description`, then — for a root volume — the server's metadata
+/// filtered by `meta_key__in=["OS", "users"]` (an exact, case-sensitive match on
+/// PostgreSQL). Nothing is inherited from the image the server was built from (its
+/// `OSFAMILY`, `USERS`, … are gone), and `USERS`, `os` or any other key of the server is not
+/// copied.
+#[tokio::test]
+async fn snapshot_properties_copy_only_os_and_users_of_the_server() {
+    let s = Sim::start().await;
+    let r = s
+        .create_server_with(
+            "golden",
+            VLMC,
+            json!({"metadata": {"OS": "ubuntu", "users": "user", "USERS": "root", "os": "x", "role": "db"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.json()["server"]["id"].as_u64().unwrap();
+    let srv = s.wait_server(id, "ACTIVE").await;
+    let root = srv["volumes"][0].as_u64().unwrap();
+    let r = s
+        .post(
+            "/volume/v2.0/snapshots",
+            json!({"snapshot": {"volume_id": root, "display_description": "d", "metadata": {"k": "v"}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let snap = r.json()["snapshot"]["id"].as_str().unwrap().to_string();
+    s.wait_for(&format!("/volume/v2.0/snapshots/{snap}"), |v| {
+        v["snapshot"]["status"] == "AVAILABLE"
+    })
+    .await;
+    let img = s.get(&format!("/compute/v2.0/images/{snap}")).await.json();
+    assert_eq!(
+        img["image"]["metadata"],
+        json!({"OS": "ubuntu", "users": "user", "k": "v", "exclude_all_tasks": "yes", "description": "d"})
+    );
+}
+
+/// logic/server_attachments.py `attach_volume` compares `volume.volume_type.template` with
+/// the server flavor's, and db/models.py `VolumeType.template` is the part of the disk
+/// template before `_`: an `ext_archipelago` volume attaches to an `ext_vlmc` server, and
+/// the message names the families (its missing space included).
+#[tokio::test]
+async fn attach_compares_the_template_family() {
+    let s = Sim::start().await;
+    let r = s
+        .post(
+            "/volume/v2.0/volumes",
+            json!({"volume": {"display_name": "arch", "size": 1, "volume_type": 3}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let vid = r.json()["volume"]["id"].as_str().unwrap().to_string();
+    let drbd = s.active_server("drbd", DRBD).await;
+    assert_fault(
+        &s.post(
+            &format!("/compute/v2.0/servers/{drbd}/os-volume_attachments"),
+            json!({"volumeAttachment": {"volumeId": vid}}),
+        )
+        .await,
+        400,
+        "badRequest",
+        Some(
+            "Volume and server must have the same volume template. Volume has volume template'ext' while server has 'drbd'",
+        ),
+    );
+    let vlmc = s.active_server("vlmc", VLMC).await;
+    let r = s
+        .post(
+            &format!("/compute/v2.0/servers/{vlmc}/os-volume_attachments"),
+            json!({"volumeAttachment": {"volumeId": vid}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    s.wait_volume(&vid, "in_use").await;
+}
+
+/// api/util.py `get_image` (called by logic/servers.py `create` through
+/// `get_image_dict`) rewords only Plankton's ItemNotFound ("Image '<id>' not found"):
+/// `handle_pithos_backend`'s 403 for another user's private image and 400 for an id that is
+/// no UUID pass through, with empty messages.
+#[tokio::test]
+async fn create_server_with_another_users_private_image_is_403() {
+    let s = Sim::start().await;
+    let loc = format!("pithos://{OTHER_UUID}/images/private.diskdump");
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        OTHER_TOKEN,
+        &[
+            ("X-Image-Meta-Name", "private"),
+            ("X-Image-Meta-Location", &loc),
+        ],
+    )
+    .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.text);
+    let id = r.header("x-image-meta-id").expect("image id");
+    let create = |image: String| {
+        let s = &s;
+        async move {
+            s.post(
+                "/compute/v2.0/servers",
+                json!({"server": {"name": "x", "imageRef": image, "flavorRef": VLMC}}),
+            )
+            .await
+        }
+    };
+    assert_fault(&create(id).await, 403, "forbidden", Some(""));
+    let unknown = "0b2c0d1e-0000-4000-8000-00000000dead";
+    assert_fault(
+        &create(unknown.into()).await,
+        404,
+        "itemNotFound",
+        Some(&format!("Image '{unknown}' not found")),
+    );
+    assert_fault(
+        &create("not-a-uuid".into()).await,
+        400,
+        "badRequest",
+        Some(""),
+    );
+}
+
+/// plankton/views.py `update_image` accepts `status` and `owner` (`UPDATE_FIELDS`);
+/// plankton/backend.py `update_metadata` stores both as Plankton metadata (their lengths
+/// checked by `_prefix_and_validate_metadata`), and `image_to_dict` reports a stored
+/// `status` as given, instead of the map's state, while `owner` is never read back (it is
+/// the location's account). HEAD maps it with `API_STATUS_FROM_IMAGE_STATUS.get(val.upper(),
+/// "UNKNOWN")`, compute's api/images.py `image_to_dict` likewise (AVAILABLE is ACTIVE,
+/// progress 100 only then), and volume/volumes.py `_create_volume` boots only from an image
+/// whose upper-cased status is AVAILABLE.
+#[tokio::test]
+async fn plankton_update_stores_status_and_ignores_owner() {
+    let s = Sim::start().await;
+    let r = plankton(
+        &s,
+        Method::POST,
+        "/images/",
+        &s.token,
+        &[
+            ("X-Image-Meta-Name", "st"),
+            ("X-Image-Meta-Location", &own_location("st.diskdump")),
+        ],
+    )
+    .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.text);
+    let id = r.header("x-image-meta-id").expect("image id");
+    let update = |h: (&'static str, String)| {
+        let (s, id) = (&s, id.clone());
+        async move {
+            plankton(
+                s,
+                Method::PUT,
+                &format!("/images/{id}"),
+                &s.token,
+                &[(h.0, &h.1)],
+            )
+            .await
+        }
+    };
+    let listed = || {
+        let (s, id) = (&s, id.clone());
+        async move {
+            let l = s.get("/image/v1.0/images/detail").await.json();
+            l["images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == id.as_str())
+                .unwrap()["status"]
+                .clone()
+        }
+    };
+    let compute = || {
+        let (s, id) = (&s, id.clone());
+        async move { s.get(&format!("/compute/v2.0/images/{id}")).await.json()["image"].clone() }
+    };
+    let boot = || {
+        let (s, id) = (&s, id.clone());
+        async move {
+            s.post(
+                "/compute/v2.0/servers",
+                json!({"server": {"name": "st", "imageRef": id, "flavorRef": VLMC}}),
+            )
+            .await
+        }
+    };
+
+    let r = update(("X-Image-Meta-Status", "ERROR".into())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.header("x-image-meta-status").as_deref(), Some("ERROR"));
+    assert_eq!(listed().await, "ERROR");
+    let c = compute().await;
+    assert_eq!(
+        (c["status"].clone(), c["progress"].clone()),
+        (json!("ERROR"), json!(0))
+    );
+    assert_fault(
+        &boot().await,
+        400,
+        "badRequest",
+        Some("Cannot create volume from image, while image is in 'ERROR' status"),
+    );
+
+    let r = update(("X-Image-Meta-Status", "bogus".into())).await;
+    assert_eq!(r.header("x-image-meta-status").as_deref(), Some("UNKNOWN"));
+    assert_eq!(listed().await, "bogus");
+    assert_eq!(compute().await["status"], "UNKNOWN");
+
+    // Stored as given; only the readers upper-case it.
+    let r = update(("X-Image-Meta-Status", "available".into())).await;
+    assert_eq!(
+        r.header("x-image-meta-status").as_deref(),
+        Some("AVAILABLE")
+    );
+    assert_eq!(listed().await, "available");
+    let c = compute().await;
+    assert_eq!(
+        (c["status"].clone(), c["progress"].clone()),
+        (json!("ACTIVE"), json!(100))
+    );
+    let r = boot().await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+
+    let r = update(("X-Image-Meta-Owner", OTHER_UUID.into())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.header("x-image-meta-owner").as_deref(),
+        Some(okeanos_sim::DEFAULT_USER_UUID)
+    );
+    assert_fault(
+        &update(("X-Image-Meta-Owner", "o".repeat(257))).await,
+        400,
+        "badRequest",
+        Some("Metadata values should be less than 256 characters."),
+    );
+}
+
+// ---- 405s and floating-IP actions ----------------------------------------------------------
+
+/// The `Allow` of a 405 is what Synnefo names, joined as it joins them: a demux of the
+/// compute or network API (`api.api_method_not_allowed`, rendered by snf_django/lib/api
+/// `render_fault` with `','.join(...)`) — api/floating_ips.py `floating_ip_demux` names
+/// GET, DELETE though it serves PUT (501); a path routed straight to one
+/// `@api.api_method(http_method=…)` view gets that decorator's JSON fault naming its
+/// method, even in the volume and image services (volume/urls.py `volumes/detail`,
+/// `types`; plankton/urls.py `images/detail`, `shared-images`); their demuxes answer
+/// Django's empty `HttpResponseNotAllowed`, `', '.join(...)`, in their own order
+/// (plankton/urls.py `demux_members`: DELETE, PUT).
+#[tokio::test]
+async fn method_not_allowed_names_what_synnefo_names() {
+    let s = Sim::start().await;
+    let fip = s
+        .post("/network/v2.0/floatingips", json!({"floatingip": {}}))
+        .await
+        .json()["floatingip"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let json_405 = |r: &Resp, allow: &str| {
+        assert_fault(r, 405, "notAllowed", Some("Method not allowed"));
+        assert_eq!(r.header("allow").as_deref(), Some(allow), "{}", r.text);
+    };
+    let empty_405 = |r: &Resp, allow: &str| {
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(r.text.is_empty(), "{}", r.text);
+        assert_eq!(r.header("allow").as_deref(), Some(allow));
+    };
+    let path = format!("/network/v2.0/floatingips/{fip}");
+    json_405(&s.post(&path, json!({})).await, "GET,DELETE");
+    assert_fault(
+        &s.put(&path, json!({})).await,
+        501,
+        "notImplemented",
+        Some("Updating a floating IP is not supported."),
+    );
+    json_405(&s.get(&format!("{path}/action")).await, "POST");
+    json_405(&s.delete("/compute/v2.0/servers").await, "GET,POST");
+    json_405(
+        &s.post("/volume/v2.0/volumes/detail", json!({})).await,
+        "GET",
+    );
+    json_405(&s.post("/volume/v2.0/types", json!({})).await, "GET");
+    empty_405(&s.delete("/volume/v2.0/volumes").await, "GET, POST");
+    json_405(&s.post("/image/v1.0/images/detail", json!({})).await, "GET");
+    empty_405(
+        &s.get(&format!("/image/v1.0/images/{UBUNTU}/members/{OTHER_UUID}"))
+            .await,
+        "DELETE, PUT",
+    );
+}
+
+/// api/floating_ips.py `floating_ip_action_demux` and `reassign`, logic/ips.py
+/// `reassign_floating_ip`: exactly one key, a known action, a dict argument, sharing
+/// refused (`CYCLADES_SHARED_RESOURCES_ENABLED = False`), a project required, then the
+/// lookup (`get_floating_ip_by_id`); the floating IP moves to the project, which is
+/// charged (413 when it has no room), attached or not; 200 with no body.
+#[tokio::test]
+async fn floating_ip_reassign_action() {
+    let s = Sim::start().await;
+    let fip = s
+        .post("/network/v2.0/floatingips", json!({"floatingip": {}}))
+        .await
+        .json()["floatingip"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/network/v2.0/floatingips/{fip}/action");
+    for (body, status, msg) in [
+        (json!({}), 400, "Malformed request."),
+        (
+            json!({"reassign": {"project": "p"}, "other": {}}),
+            400,
+            "Malformed request.",
+        ),
+        (json!({"attach": {}}), 400, "Action attach not supported."),
+        (json!({"reassign": "p"}), 400, "Invalid argument."),
+        (
+            json!({"reassign": {"project": "p", "shared_to_project": true}}),
+            403,
+            "Sharing resource to the members of the project is not permitted",
+        ),
+        (json!({"reassign": {}}), 400, "Missing 'project' attribute."),
+    ] {
+        let name = if status == 403 {
+            "forbidden"
+        } else {
+            "badRequest"
+        };
+        assert_fault(&s.post(&path, body).await, status, name, Some(msg));
+    }
+    assert_fault(
+        &s.post(
+            "/network/v2.0/floatingips/777777/action",
+            json!({"reassign": {"project": "p"}}),
+        )
+        .await,
+        404,
+        "itemNotFound",
+        Some("Floating IP with ID 777777 does not exist."),
+    );
+    s.sim.backend().set_project_quota(
+        "full",
+        okeanos_sim::QuotaLimits {
+            floating_ips: 0,
+            ..Default::default()
+        },
+    );
+    let r = s
+        .post(&path, json!({"reassign": {"project": "full"}}))
+        .await;
+    assert_eq!(r.status.as_u16(), 413, "{}", r.text);
+    let r = s
+        .post(&path, json!({"reassign": {"project": "shared-1"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text, "");
+    let f = s
+        .get(&format!("/network/v2.0/floatingips/{fip}"))
+        .await
+        .json();
+    assert_eq!(f["floatingip"]["tenant_id"], "shared-1");
+    assert_eq!(f["floatingip"]["shared_to_project"], false);
+}
+
+/// logic/subnets.py `get_subnet`: `objects.get(id=…)` — a ValueError is 400 "Invalid
+/// subnet ID '<id>'", a missing subnet 404 "Subnet '<id>' not found.".
+#[tokio::test]
+async fn subnet_lookup_faults() {
+    let s = Sim::start().await;
+    assert_fault(
+        &s.get("/network/v2.0/subnets/abc").await,
+        400,
+        "badRequest",
+        Some("Invalid subnet ID 'abc'"),
+    );
+    assert_fault(
+        &s.get("/network/v2.0/subnets/987654").await,
+        404,
+        "itemNotFound",
+        Some("Subnet '987654' not found."),
+    );
+}

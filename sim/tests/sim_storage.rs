@@ -392,7 +392,7 @@ async fn snapshot_of_root_volume_is_an_image_that_boots_servers() {
         .create_server_with(
             "builder",
             VLMC,
-            json!({"metadata": {"OS": "ubuntu", "USERS": "user"}}),
+            json!({"metadata": {"OS": "ubuntu", "users": "user"}}),
         )
         .await;
     let id = r.json()["server"]["id"].as_u64().unwrap();
@@ -433,7 +433,7 @@ async fn snapshot_of_root_volume_is_an_image_that_boots_servers() {
     let img = s.get(&format!("/compute/v2.0/images/{snap}")).await.json();
     assert_eq!(img["image"]["status"], "ACTIVE");
     assert_eq!(img["image"]["metadata"]["OS"], "ubuntu");
-    assert_eq!(img["image"]["metadata"]["USERS"], "user");
+    assert_eq!(img["image"]["metadata"]["users"], "user");
     let pl = s.get("/image/v1.0/images/detail").await.json();
     assert_eq!(
         pl["images"]

@@ -18,13 +18,24 @@ pub(super) fn check_detachable(vt: &VolumeType) -> ApiResult<()> {
     Ok(())
 }
 
-/// A volume and its server must share the volume template (`ext_vlmc`, `drbd`, …); the
-/// message is server_attachments.py `attach_volume`'s, missing space included.
+/// The `template` of a disk template: db/models.py `VolumeType.template`, the part
+/// before `_` (`ext_vlmc` and `ext_archipelago` are both `ext`).
+fn template_family(disk_template: &str) -> &str {
+    disk_template.split('_').next().unwrap_or(disk_template)
+}
+
+/// A volume and its server must share the volume template — server_attachments.py
+/// `attach_volume` compares `volume.volume_type.template` with the flavor's, the part
+/// before `_`, so an `ext_archipelago` volume attaches to an `ext_vlmc` server; the
+/// message is its own, missing space included.
 pub(super) fn check_same_template(vt: &VolumeType, server_template: &str) -> ApiResult<()> {
-    if vt.template != server_template {
+    let (volume, server) = (
+        template_family(vt.template),
+        template_family(server_template),
+    );
+    if volume != server {
         return Err(ApiError::bad(format!(
-            "Volume and server must have the same volume template. Volume has volume template'{}' while server has '{server_template}'",
-            vt.template
+            "Volume and server must have the same volume template. Volume has volume template'{volume}' while server has '{server}'"
         )));
     }
     Ok(())

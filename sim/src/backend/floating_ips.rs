@@ -192,4 +192,32 @@ impl Core {
         self.state.floating_ips.remove(&id);
         Ok(())
     }
+
+    /// `POST /floatingips/<id>/action` `reassign`: logic/ips.py `reassign_floating_ip` —
+    /// found (`get_floating_ip_by_id`), the owner's (the simulator shares nothing, so a
+    /// floating IP a user sees is one they own), `validate_ip_action("REASSIGN")` passes in
+    /// any state, attached or not; to the same project only `shared_to_project` is set
+    /// (always false here), to another one the project takes the quota
+    /// (`issue_and_accept_commission`, 413 when it cannot).
+    pub fn reassign_floating_ip(&mut self, user: &str, id: u64, project: String) -> ApiResult<()> {
+        let f = self.floating_ip(user, id)?;
+        if f.project != project {
+            self.check_quota(
+                &project,
+                Usage {
+                    floating_ips: 1,
+                    ..Default::default()
+                },
+            )?;
+        }
+        let now = self.now;
+        if let Some(f) = self.state.floating_ips.get_mut(&id)
+            && (f.project != project || f.shared_to_project)
+        {
+            f.project = project;
+            f.shared_to_project = false;
+            f.updated = now;
+        }
+        Ok(())
+    }
 }

@@ -44,6 +44,11 @@ pub struct UpdateImage {
     pub is_public: Option<bool>,
     /// `X-Image-Meta-Property-*`: merged; an empty value removes the property (Pithos).
     pub properties: BTreeMap<String, String>,
+    /// `X-Image-Meta-Status`: stored as `plankton:status`, reported from then on.
+    pub status: Option<String>,
+    /// `X-Image-Meta-Owner`: stored as `plankton:owner`, which `image_to_dict` never
+    /// reads (the owner is the location's account), so only its length is checked.
+    pub owner: Option<String>,
 }
 
 /// The Pithos object hash the simulator gives an image (its `checksum`).
@@ -247,6 +252,7 @@ impl Core {
                 properties,
                 members,
                 snapshot: None,
+                given_status: None,
             },
         );
         Ok(id)
@@ -263,6 +269,8 @@ impl Core {
             ("name", &up.name),
             ("disk_format", &up.disk_format),
             ("container_format", &up.container_format),
+            ("owner", &up.owner),
+            ("status", &up.status),
         ] {
             if let Some(v) = v {
                 meta.push((k.to_string(), v.as_str()));
@@ -278,6 +286,9 @@ impl Core {
         set_given(&mut img.disk_format, up.disk_format);
         set_given(&mut img.container_format, up.container_format);
         set_given(&mut img.is_public, up.is_public);
+        if up.status.is_some() {
+            img.given_status = up.status;
+        }
         merge_properties(&mut img.properties, up.properties);
         img.updated = now;
         Ok(img.id.clone())
@@ -285,11 +296,18 @@ impl Core {
 
     /// An image the user may boot from: public, owned or shared, and ACTIVE.
     pub fn usable_image(&self, user: &str, id: &str) -> ApiResult<&Image> {
-        let img = self.image(user, id)?;
-        if img.status != ImageStatus::Active {
+        // api/util.py `get_image`: Plankton's `get_image` (`handle_pithos_backend`) —
+        // not a UUID 400, another user's private image 403, both with an empty message —
+        // and only its ItemNotFound reworded.
+        let img = self.pithos_image(user, id).map_err(|e| match e {
+            ApiError::ItemNotFound(_) => ApiError::not_found(format!("Image '{id}' not found")),
+            e => e,
+        })?;
+        // volume/volumes.py `_create_volume`: the status, upper-cased, must be AVAILABLE.
+        let status = img.object_status().to_uppercase();
+        if status != "AVAILABLE" {
             return Err(ApiError::bad(format!(
-                "Image {id} is not available (status {:?})",
-                img.status
+                "Cannot create volume from image, while image is in '{status}' status"
             )));
         }
         Ok(img)

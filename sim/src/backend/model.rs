@@ -329,6 +329,27 @@ pub struct Image {
     pub members: Vec<String>,
     /// Set for snapshots.
     pub snapshot: Option<SnapshotInfo>,
+    /// `plankton:status` as an update's `X-Image-Meta-Status` gave it (plankton/backend.py
+    /// `update_metadata` stores it, and `image_to_dict` reports it instead of the map's
+    /// state from then on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_status: Option<String>,
+}
+
+impl Image {
+    /// plankton/backend.py `image_to_dict`'s `status`: a stored `plankton:status` as it
+    /// was given, else the Pithos map's state (`MAP_TO_OBJ_STATES`).
+    pub fn object_status(&self) -> &str {
+        if let Some(s) = &self.given_status {
+            return s;
+        }
+        match self.status {
+            ImageStatus::Saving => "UNAVAILABLE",
+            ImageStatus::Active => "AVAILABLE",
+            ImageStatus::Error => "ERROR",
+            ImageStatus::Deleted => "DELETED",
+        }
+    }
 }
 
 /// What makes an image a snapshot.

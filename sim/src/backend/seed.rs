@@ -175,6 +175,7 @@ fn public_image(
         properties,
         members: vec![],
         snapshot: None,
+        given_status: None,
     }
 }
 

@@ -119,7 +119,7 @@ impl Core {
     }
 
     /// `POST /snapshots`: the volume must be attached and of an `ext_*` template. A root
-    /// volume's snapshot carries the server's OS/USERS metadata, so it boots like an image.
+    /// volume's snapshot carries the server's `OS` and `users` metadata, so it boots like an image.
     pub fn create_snapshot(
         &mut self,
         user: &str,
@@ -193,6 +193,7 @@ impl Core {
                     description,
                     metadata,
                 }),
+                given_status: None,
             },
         );
         if v.index == Some(0) {
@@ -201,10 +202,11 @@ impl Core {
         Ok(id)
     }
 
-    /// The snapshot's properties: the source image's (the simulator's own addition, see
-    /// sim/README.md), then as volume/snapshots.py `do_create` writes them — the request's
-    /// metadata, `exclude_all_tasks` and `description`, then for a root volume the
-    /// server's OS/USERS metadata.
+    /// The snapshot's properties as volume/snapshots.py `do_create` writes them: the
+    /// request's metadata, `exclude_all_tasks` and `description`, then for a root volume
+    /// the server's metadata under exactly the keys `OS` and `users`
+    /// (`meta_key__in=["OS", "users"]`, case-sensitive on PostgreSQL). Nothing comes from
+    /// the image the volume was made from.
     fn snapshot_properties(
         &self,
         v: &Volume,
@@ -212,19 +214,13 @@ impl Core {
         metadata: &BTreeMap<String, String>,
         description: &str,
     ) -> BTreeMap<String, String> {
-        let mut properties = BTreeMap::new();
-        if let Some(src) = v.image_id.as_ref().or(v.snapshot_id.as_ref())
-            && let Some(img) = self.state.images.get(src)
-        {
-            properties = img.properties.clone();
-        }
-        properties.extend(metadata.clone());
+        let mut properties = metadata.clone();
         properties.insert("exclude_all_tasks".into(), "yes".into());
         properties.insert("description".into(), description.to_string());
         if v.index == Some(0)
             && let Some(s) = self.state.servers.get(&sid)
         {
-            for key in ["OS", "USERS"] {
+            for key in ["OS", "users"] {
                 if let Some(val) = s.metadata.get(key) {
                     properties.insert(key.to_string(), val.clone());
                 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::attachments::check_detachable;
 use super::lookup::{Listing, find};
-use super::model::{ImageStatus, TaskKind, Time, Volume, VolumeStatus};
+use super::model::{TaskKind, Time, Volume, VolumeStatus};
 use super::quota::Usage;
 use super::seed::VolumeType;
 use super::world::{Core, set_given};
@@ -140,12 +140,7 @@ impl Core {
             }
             .filter(|i| kind == "image" || i.snapshot.is_some())
             .ok_or_else(|| ApiError::bad(format!("{what} {src} not found")))?;
-            let status = match img.status {
-                ImageStatus::Active => "AVAILABLE",
-                ImageStatus::Saving => "UNAVAILABLE",
-                ImageStatus::Error => "ERROR",
-                ImageStatus::Deleted => "DELETED",
-            };
+            let status = img.object_status().to_uppercase();
             if status != "AVAILABLE" {
                 return Err(ApiError::bad(format!(
                     "Cannot create volume from {kind}, while {kind} is in '{status}' status"

@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::Ctx;
 use crate::routes::extract::{ListView, PathBody};
 use crate::routes::fields::query_param;
-use crate::routes::render::{image_status, json};
+use crate::routes::render::json;
 use crate::routes::table::{IMAGE, get, put};
 use crate::state::AppState;
 
@@ -26,7 +26,9 @@ pub fn routes() -> Router<AppState> {
     IMAGE.table([
         ("/images/", get(list_images).post(register)),
         ("/images", get(list_images).post(register)),
-        ("/images/detail", get(list_images)),
+        // plankton/urls.py: `detail` and `shared-images` go straight to their
+        // `api_method` views; `demux_members` names DELETE before PUT.
+        ("/images/detail", get(list_images).single_view()),
         (
             "/images/{id}",
             get(get_image)
@@ -40,20 +42,33 @@ pub fn routes() -> Router<AppState> {
         ),
         (
             "/images/{id}/members/{member}",
-            put(add_member).delete(remove_member),
+            put(add_member)
+                .delete(remove_member)
+                .allow_only(&["DELETE", "PUT"]),
         ),
-        ("/shared-images/{member}", get(list_shared_images)),
+        (
+            "/shared-images/{member}",
+            get(list_shared_images).single_view(),
+        ),
     ])
 }
 
-/// `image_to_dict`'s status: the Pithos map's state, not yet mapped for the API.
-fn raw_status(img: &Image) -> &'static str {
-    image_status(img, "UNAVAILABLE", "AVAILABLE")
+/// `image_to_dict`'s status: the Pithos map's state (or a status an update gave), not
+/// yet mapped for the API.
+fn raw_status(img: &Image) -> &str {
+    img.object_status()
 }
 
-/// views.py `API_STATUS_FROM_IMAGE_STATUS`, used only for the `X-Image-Meta-Status` header.
+/// views.py `_create_image_response`: `API_STATUS_FROM_IMAGE_STATUS.get(val.upper(),
+/// "UNKNOWN")`, used only for the `X-Image-Meta-Status` header.
 fn header_status(img: &Image) -> &'static str {
-    image_status(img, "SAVING", "AVAILABLE")
+    match img.object_status().to_uppercase().as_str() {
+        "AVAILABLE" => "AVAILABLE",
+        "UNAVAILABLE" => "SAVING",
+        "ERROR" => "ERROR",
+        "DELETED" => "DELETED",
+        _ => "UNKNOWN",
+    }
 }
 
 /// backend.py `format_timestamp`: `strftime('%Y-%m-%d %H:%M:%S', gmtime(t))`.
@@ -426,6 +441,8 @@ async fn update_image(cx: Ctx, Path(id): Path<String>, h: HeaderMap) -> ApiResul
         container_format: p.take("container_format"),
         is_public: p.take("is_public").map(is_public),
         properties: std::mem::take(&mut p.properties),
+        status: p.take("status"),
+        owner: p.take("owner"),
     };
     let img = cx.write(|c, u| {
         let id = c.update_image(u, &id, up)?;

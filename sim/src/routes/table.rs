@@ -20,12 +20,29 @@ pub enum WrongMethod {
     Empty,
 }
 
+impl WrongMethod {
+    /// How `Allow` joins the methods: snf_django/lib/api `render_fault` uses
+    /// `','.join(fault.allowed_methods)`; Django's `HttpResponseNotAllowed` (volume/urls.py,
+    /// plankton/urls.py) uses `', '.join(permitted_methods)`.
+    fn separator(self) -> &'static str {
+        match self {
+            WrongMethod::Json => ",",
+            WrongMethod::Empty => ", ",
+        }
+    }
+}
+
 /// The methods `Allow` names, in the order it names them.
 const ORDER: [&str; 5] = ["GET", "HEAD", "POST", "PUT", "DELETE"];
 
 /// The handlers of one path, and which methods they answer.
 pub struct Methods {
     answered: [bool; 5],
+    /// What Synnefo's 405 names when it is not what the handlers answer (a demux that
+    /// serves a method it does not list, or lists them in its own order).
+    named: Option<&'static [&'static str]>,
+    /// How this path answers a wrong method when it differs from its service's way.
+    wrong: Option<WrongMethod>,
     router: MethodRouter<AppState>,
 }
 
@@ -73,16 +90,43 @@ impl Methods {
         self.with("HEAD", MethodRouter::new())
     }
 
-    /// The `Allow` header: the methods answered, in Synnefo's order.
-    fn allow(&self) -> String {
-        let named = ORDER.iter().zip(self.answered).filter(|(_, on)| *on);
-        named.map(|(m, _)| *m).collect::<Vec<_>>().join(", ")
+    /// Names exactly `methods`, in this order, in the 405's `Allow` — for a path whose
+    /// Synnefo view lists something else than the methods it serves.
+    pub fn allow_only(mut self, methods: &'static [&'static str]) -> Self {
+        self.named = Some(methods);
+        self
+    }
+
+    /// A path Synnefo routes straight to one `@api.api_method(http_method=…)` view, not
+    /// through a demux: the decorator's 405 is the JSON `notAllowed` fault (`Allow` joined
+    /// by `render_fault`) even in the volume and image services, whose demuxes answer
+    /// Django's empty `HttpResponseNotAllowed`.
+    pub fn single_view(mut self) -> Self {
+        self.wrong = Some(WrongMethod::Json);
+        self
+    }
+
+    /// The `Allow` header: the methods answered (in `ORDER`) or those named, joined as
+    /// the service joins them.
+    fn allow(&self, wrong: WrongMethod) -> String {
+        let listed: Vec<&str> = match self.named {
+            Some(named) => named.to_vec(),
+            None => ORDER
+                .iter()
+                .zip(self.answered)
+                .filter(|(_, on)| *on)
+                .map(|(m, _)| *m)
+                .collect(),
+        };
+        listed.join(wrong.separator())
     }
 }
 
 fn none() -> Methods {
     Methods {
         answered: [false; 5],
+        named: None,
+        wrong: None,
         router: MethodRouter::new(),
     }
 }
@@ -116,7 +160,8 @@ fn table<const N: usize>(
     entries
         .into_iter()
         .fold(Router::new(), |router, (path, methods)| {
-            let allow = methods.allow();
+            let wrong = methods.wrong.unwrap_or(wrong);
+            let allow = methods.allow(wrong);
             let methods =
                 (methods.router).fallback(not_allowed(allow, wrong == WrongMethod::Empty));
             router.route(&format!("{prefix}{path}"), methods)
@@ -175,7 +220,7 @@ impl Service {
         }
         self.table([
             (&format!("/{kind}"), all),
-            (&format!("/{kind}/detail"), get(list)),
+            (&format!("/{kind}/detail"), get(list).single_view()),
             (&format!("/{kind}/{{id}}"), one),
         ])
     }

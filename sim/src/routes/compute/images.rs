@@ -14,7 +14,7 @@ use crate::routes::ctx::{Ctx, Since};
 use crate::routes::extract::ListView;
 use crate::routes::image::delete_image;
 use crate::routes::paths;
-use crate::routes::render::{image_progress, image_status, iso, json, links};
+use crate::routes::render::{image_progress, iso, json, links};
 use crate::routes::table::{COMPUTE, get};
 use crate::state::AppState;
 
@@ -32,8 +32,22 @@ pub fn routes() -> Router<AppState> {
 pub fn image_view(c: &Core, img: &Image, base: &str, detail: bool) -> Value {
     let mut v = json!({"id": img.id, "name": img.name, "links": links(base, paths::COMPUTE, "images", &img.id)});
     if detail {
-        let status = image_status(img, "SAVING", "ACTIVE");
-        let progress = image_progress(c.now, img);
+        // api/images.py `image_to_dict`: `API_STATUS_FROM_IMAGE_STATUS` of the upper-cased
+        // Plankton status, else UNKNOWN; a status an update gave is reported as such.
+        let status = match img.object_status().to_uppercase().as_str() {
+            "AVAILABLE" => "ACTIVE",
+            "UNAVAILABLE" => "SAVING",
+            "ERROR" => "ERROR",
+            "DELETED" => "DELETED",
+            _ => "UNKNOWN",
+        };
+        let progress = if img.given_status.is_none() {
+            image_progress(c.now, img)
+        } else if status == "ACTIVE" {
+            100
+        } else {
+            0
+        };
         let m = v.as_object_mut().expect("object literal");
         m.insert("status".into(), json!(status));
         m.insert("progress".into(), json!(progress));

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ctx::{Ctx, Since};
-use crate::routes::extract::{Auth, JsonBody};
+use crate::routes::extract::{Auth, JsonBody, PathBody};
 use crate::routes::fields::{envelope, opt_str, truthy};
-use crate::routes::render::list_or_not_modified;
-use crate::routes::table::{COMPUTE, NETWORK, get};
+use crate::routes::render::{empty, list_or_not_modified};
+use crate::routes::table::{COMPUTE, NETWORK, get, post};
 use crate::state::AppState;
 
 use crate::backend::model::{FloatingIp, Time};
@@ -22,10 +22,15 @@ pub fn routes() -> Router<AppState> {
     NETWORK.table([
         ("/floatingips", get(list_fips).post(create_fip)),
         ("/floatingips/detail", get(list_fips)),
+        // `floating_ip_demux` serves PUT (501) but names only GET, DELETE in its 405.
         (
             "/floatingips/{id}",
-            get(get_fip).delete(delete_fip).put(put_fip),
+            get(get_fip)
+                .delete(delete_fip)
+                .put(put_fip)
+                .allow_only(&["GET", "DELETE"]),
         ),
+        ("/floatingips/{id}/action", post(fip_action)),
     ])
 }
 
@@ -155,4 +160,45 @@ async fn delete_fip(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
 
 async fn put_fip(_a: Auth) -> ApiError {
     ApiError::NotImplemented("Updating a floating IP is not supported.".into())
+}
+
+/// api/floating_ips.py `floating_ip_action_demux` (`POST` only): exactly one key (400
+/// "Malformed request."), a known action (`FLOATING_IP_ACTIONS` has only `reassign`), a
+/// dict argument; then `reassign`: sharing is 403 (`CYCLADES_SHARED_RESOURCES_ENABLED =
+/// False` by default), a `project` is required, and logic/ips.py `reassign_floating_ip`
+/// moves it. 200, no body.
+async fn fip_action(cx: Ctx, PathBody(id, b): PathBody<String>) -> ApiResult<Response> {
+    let len = match &b {
+        Value::Object(o) => o.len(),
+        Value::Array(a) => a.len(),
+        Value::String(s) => s.chars().count(),
+        // `len()` of a number, a bool or None raises TypeError: a 500.
+        _ => return Err(ApiError::Internal("object has no len()".into())),
+    };
+    if len != 1 {
+        return Err(ApiError::bad("Malformed request."));
+    }
+    // A one-item list or string has no `keys()`: AttributeError, a 500.
+    let Some((action, args)) = b.as_object().and_then(|o| o.iter().next()) else {
+        return Err(ApiError::Internal("no keys()".into()));
+    };
+    if action != "reassign" {
+        return Err(ApiError::bad(format!("Action {action} not supported.")));
+    }
+    let Some(args) = args.as_object() else {
+        return Err(ApiError::bad("Invalid argument."));
+    };
+    if args.get("shared_to_project").is_some_and(truthy) {
+        return Err(ApiError::Forbidden(
+            "Sharing resource to the members of the project is not permitted".into(),
+        ));
+    }
+    let project = match args.get("project") {
+        None | Some(Value::Null) => return Err(ApiError::bad("Missing 'project' attribute.")),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let id = fip_id(&id)?;
+    cx.write(|c, u| c.reassign_floating_ip(u, id, project))?;
+    Ok(empty(StatusCode::OK))
 }

@@ -158,11 +158,16 @@ async fn list_subnets(cx: Ctx) -> Response {
     json(StatusCode::OK, &json!({"subnets": subnets(&cx)}))
 }
 
+/// api/subnets.py `get_subnet` through logic/subnets.py `get_subnet`: an id Django cannot
+/// make an integer is 400, an unknown one 404, in its words.
 async fn get_subnet(cx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let n: u64 = id
+        .parse()
+        .map_err(|_| ApiError::bad(format!("Invalid subnet ID '{id}'")))?;
     let v = subnets(&cx)
         .into_iter()
-        .find(|s| s["id"] == Value::String(id.clone()))
-        .ok_or_else(|| ApiError::not_found(format!("Subnet {id} not found")))?;
+        .find(|s| s["id"] == Value::String(n.to_string()))
+        .ok_or_else(|| ApiError::not_found(format!("Subnet '{id}' not found.")))?;
     Ok(json(StatusCode::OK, &json!({"subnet": v})))
 }
 

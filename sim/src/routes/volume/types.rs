@@ -16,7 +16,11 @@ use crate::state::AppState;
 
 /// Volume type routes.
 pub fn routes() -> Router<AppState> {
-    VOLUME.table([("/types", get(list_types)), ("/types/{id}", get(get_type))])
+    // volume/urls.py routes both straight to their `api_method` views.
+    VOLUME.table([
+        ("/types", get(list_types).single_view()),
+        ("/types/{id}", get(get_type).single_view()),
+    ])
 }
 
 /// volume/views.py `volume_type_to_dict`: the id is an integer.

@@ -444,6 +444,10 @@ pub struct CreateSnapshotRoot {
 pub struct CreateSnapshot {
     pub volume_id: String,
     pub display_name: String,
+    /// Stored as the snapshot's properties (snf-cyclades-app/synnefo/volume/snapshots.py
+    /// `do_create`), next to the server's `OS` and `users` that Synnefo copies itself.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default)]

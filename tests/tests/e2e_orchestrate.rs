@@ -406,6 +406,10 @@ async fn build_image_makes_an_image_that_runs_at_once_and_removes_the_builder() 
     assert_eq!(image.state, ImageState::Available);
     assert!(image.is_snapshot);
     assert!(image.public);
+    // Synnefo copies only the server's `OS` and `users` into a snapshot: the connector passes
+    // the image's users itself, so VMs run from the new image get their SSH keys.
+    assert_eq!(image.users.as_deref(), Some("user"), "{image:?}");
+    assert_eq!(image.os.as_deref(), Some("ubuntu"), "{image:?}");
     assert_eq!(
         h.sim.backend().server_count(&user(&h)),
         0,

@@ -41,12 +41,22 @@ pub fn create_image(c: &mut Client, vm_id: &str, name: &str) -> Result<Image, Er
             "VM {id} lists no volumes, so its root disk cannot be snapshotted"
         )));
     };
+    // Synnefo copies only the server's `OS` and (lower-case) `users` metadata into the
+    // snapshot; the connector writes the image's `USERS` into the server's metadata, so it
+    // passes them itself: a VM run from the new image gets its users' SSH keys too.
+    let metadata = crate::convert::IMAGE_META_KEYS
+        .iter()
+        .filter_map(|k| {
+            crate::convert::property(&server.metadata, k).map(|v| (k.to_string(), v.clone()))
+        })
+        .collect();
     let snapshot = api::create_snapshot(
         c,
         &CreateSnapshotRoot {
             snapshot: CreateSnapshot {
                 volume_id: root.clone(),
                 display_name: name.to_string(),
+                metadata,
             },
         },
     )?;

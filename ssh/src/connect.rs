@@ -16,15 +16,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::client::{self, Handle};
+use russh::keys::PrivateKeyWithHashAlg;
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
-use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelOpenFailure, client::AuthResult};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::hostkeys::{HostKeys, Pin};
+use crate::hostkeys::{HandshakeError, HostKeys, Pin, Pinning};
 use crate::key::RunKey;
 use crate::session::Session;
 use crate::target::{Jump, Target};
@@ -417,60 +417,6 @@ fn open_failure_text(why: &ChannelOpenFailure) -> String {
 fn jittered(base: Duration) -> Duration {
     let factor = 0.75 + rand::random::<f64>() * 0.5;
     base.mul_f64(factor)
-}
-
-/// The client handler: pins the server's host key in the run's [`HostKeys`].
-pub(crate) struct Pinning {
-    id: String,
-    host_keys: HostKeys,
-    seen: Arc<Mutex<Option<Pin>>>,
-}
-
-impl Pinning {
-    fn new(id: &str, host_keys: &HostKeys) -> Pinning {
-        Pinning {
-            id: id.to_string(),
-            host_keys: host_keys.clone(),
-            seen: Arc::new(Mutex::new(None)),
-        }
-    }
-}
-
-/// A handshake failure: SSH's own, or a host key that does not match its pin.
-#[derive(Debug)]
-pub(crate) enum HandshakeError {
-    Ssh(russh::Error),
-    Pin(Error),
-}
-
-impl From<russh::Error> for HandshakeError {
-    fn from(e: russh::Error) -> Self {
-        HandshakeError::Ssh(e)
-    }
-}
-
-impl client::Handler for Pinning {
-    type Error = HandshakeError;
-
-    async fn check_server_key(
-        &mut self,
-        server_key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        let fingerprint = server_key
-            .public_key()
-            .fingerprint(HashAlg::Sha256)
-            .to_string();
-        let pin = self
-            .host_keys
-            .check(&self.id, &fingerprint)
-            .map_err(HandshakeError::Pin)?;
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        // A later attempt of the same connect sees the key as known; it is still first contact.
-        if !matches!(*seen, Some(Pin::Recorded(_))) {
-            *seen = Some(pin);
-        }
-        Ok(true)
-    }
 }
 
 #[cfg(test)]

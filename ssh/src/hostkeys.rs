@@ -5,6 +5,8 @@
 //! reached. The store maps a VM id to the SHA256 fingerprint seen at first contact. It is shared
 //! (clone it) by every connection of the run and never held across an await.
 
+use russh::client;
+use russh::keys::{HashAlg, PublicKeyOrCertificate};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -67,6 +69,60 @@ impl HostKeys {
         let mut all: Vec<_> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         all.sort();
         all
+    }
+}
+
+/// The client handler: pins the server's host key in the run's [`HostKeys`].
+pub(crate) struct Pinning {
+    pub(crate) id: String,
+    pub(crate) host_keys: HostKeys,
+    pub(crate) seen: Arc<Mutex<Option<Pin>>>,
+}
+
+impl Pinning {
+    pub(crate) fn new(id: &str, host_keys: &HostKeys) -> Pinning {
+        Pinning {
+            id: id.to_string(),
+            host_keys: host_keys.clone(),
+            seen: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+/// A handshake failure: SSH's own, or a host key that does not match its pin.
+#[derive(Debug)]
+pub(crate) enum HandshakeError {
+    Ssh(russh::Error),
+    Pin(Error),
+}
+
+impl From<russh::Error> for HandshakeError {
+    fn from(e: russh::Error) -> Self {
+        HandshakeError::Ssh(e)
+    }
+}
+
+impl client::Handler for Pinning {
+    type Error = HandshakeError;
+
+    async fn check_server_key(
+        &mut self,
+        server_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let fingerprint = server_key
+            .public_key()
+            .fingerprint(HashAlg::Sha256)
+            .to_string();
+        let pin = self
+            .host_keys
+            .check(&self.id, &fingerprint)
+            .map_err(HandshakeError::Pin)?;
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        // A later attempt of the same connect sees the key as known; it is still first contact.
+        if !matches!(*seen, Some(Pin::Recorded(_))) {
+            *seen = Some(pin);
+        }
+        Ok(true)
     }
 }
 

@@ -13,8 +13,8 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::connect::Pinning;
 use crate::hostkeys::Pin;
+use crate::hostkeys::Pinning;
 use crate::recipe::{Tail, run_command, upload_command};
 use crate::target::Target;
 

@@ -135,7 +135,17 @@ async fn create(
         timeout_s: settings.timeout.map(|t| t.as_secs()),
         keep_on_failure: settings.keep_on_failure,
     };
-    let job = start(&s, caller.0, ctx, prepared, name.clone(), entry, false)?;
+    let ssh = ctx.ssh.clone();
+    let job = match start(&s, caller.0, ctx, prepared, name.clone(), entry, false) {
+        Ok(job) => job,
+        Err(e) => {
+            // Refused (the caller's job limit…): the run will never have VMs, nor need its key.
+            if settings.resume.is_none() {
+                ssh.forget_run_key(&run_id);
+            }
+            return Err(e);
+        }
+    };
     tracing::info!(
         connector = c,
         run_id,

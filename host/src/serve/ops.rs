@@ -261,11 +261,27 @@ async fn vm_create(
         "VM {} from {}",
         run.request.spec.name, run.request.spec.image
     );
-    JobSpec::new("run-image", title, StatusCode::CREATED)
+    let (ssh, run_id) = (ctx.ssh.clone(), run.request.run_id.clone());
+    let answer = JobSpec::new("run-image", title, StatusCode::CREATED)
         .run(&s, (&c, caller), ctx, wait, |ctx| async move {
             vms::run_image(&ctx, run).await
         })
-        .await
+        .await;
+    forget_key_if_refused(&answer, &ssh, run_id.as_deref());
+    answer
+}
+
+/// A job refused before it started (the caller's job limit) never needs its run's key.
+fn forget_key_if_refused(
+    answer: &ApiResult,
+    ssh: &crate::recipes::SshContext,
+    run_id: Option<&str>,
+) {
+    if let (Err(e), Some(run_id)) = (answer, run_id)
+        && e.status == StatusCode::TOO_MANY_REQUESTS
+    {
+        ssh.forget_run_key(run_id);
+    }
 }
 
 async fn vm_delete(
@@ -394,9 +410,13 @@ async fn image_build(
     let ctx = s.ctx(&c)?;
     let build = images::prepare_build(&ctx, &req).map_err(refused)?;
     let title = format!("image {} from {}", build.name, build.base_image);
+    let (ssh, run_id) = (ctx.ssh.clone(), build.run_id.clone());
     let job = JobSpec::new("build-image", title, StatusCode::CREATED);
-    job.run(&s, (&c, caller), ctx, wait, |ctx| async move {
-        images::build(&ctx, build).await
-    })
-    .await
+    let answer = job
+        .run(&s, (&c, caller), ctx, wait, |ctx| async move {
+            images::build(&ctx, build).await
+        })
+        .await;
+    forget_key_if_refused(&answer, &ssh, run_id.as_deref());
+    answer
 }

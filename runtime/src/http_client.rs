@@ -119,17 +119,28 @@ fn classify(host: &str, e: &hyper_util::client::legacy::Error) -> (Error, Failur
     (error, Failure::Other(text))
 }
 
+/// The system's CA roots (or, if the machine has none, the bundled Mozilla roots), read once
+/// per process: every connector version (each hot swap) gets its own client, and reading and
+/// parsing the system bundle took most of a swap's time.
+fn base_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: std::sync::OnceLock<rustls::RootCertStore> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        let (added, _ignored) = roots.add_parsable_certificates(native.certs);
+        if added == 0 {
+            tracing::warn!(
+                "no system CA certificates found (install the ca-certificates package): trusting the bundled Mozilla roots"
+            );
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        roots
+    })
+}
+
 /// System roots (or, if the machine has none, the bundled Mozilla roots) plus `extra_ca_pem`.
 fn tls_config(tls: &TlsSettings) -> anyhow::Result<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
-    if added == 0 {
-        tracing::warn!(
-            "no system CA certificates found (install the ca-certificates package): trusting the bundled Mozilla roots"
-        );
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
+    let mut roots = base_roots().clone();
     if let Some(pem) = &tls.extra_ca_pem {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;

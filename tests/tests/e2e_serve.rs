@@ -137,6 +137,12 @@ impl Server {
         (status, value)
     }
 
+    /// The Prometheus text of `/metrics`.
+    async fn metrics(&self) -> String {
+        let r = self.http.get(self.url("/metrics")).send().await.unwrap();
+        r.text().await.unwrap()
+    }
+
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(self.get_as(USER, path)).await
     }
@@ -809,15 +815,7 @@ async fn calls_beyond_the_configured_bound_get_503_with_retry_after_and_show_in_
     let deadline = Instant::now() + Duration::from_secs(30);
     let metrics = loop {
         assert!(Instant::now() < deadline, "no call ever queued");
-        let text = s
-            .http
-            .get(s.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = s.metrics().await;
         if text.lines().any(|l| l == "connector_calls_queued 2") {
             break text;
         }
@@ -858,15 +856,7 @@ async fn calls_beyond_the_configured_bound_get_503_with_retry_after_and_show_in_
         ok >= 2,
         "the calls within the bound were served ({busy} busy)"
     );
-    let text = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.metrics().await;
     assert!(
         text.lines().any(|l| l == "connector_calls_queued 0"),
         "{text}"

@@ -6,6 +6,8 @@ use anyhow::Context;
 use connector_runtime::orchestrate::configure::{Configure, ConfigureFuture};
 use connector_runtime::orchestrate::deploy::{DeployedVm, Observer};
 use connector_ssh::{Connector, HostKeys, Jump, RunKey, Target, pick_address};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -110,19 +112,21 @@ impl RecipeRun {
     /// Runs every VM's recipe, at most `[ssh] concurrency` sessions at once across runs; the
     /// first failure ends the step (the run fails and is cleaned up).
     async fn run_all(&self, run_id: &str, vms: &[DeployedVm]) -> anyhow::Result<()> {
-        let run_json = Arc::new(run_json(run_id, vms));
+        let run_json = run_json(run_id, vms);
+        let run_json = run_json.as_slice();
         let todo: Vec<&DeployedVm> = vms
             .iter()
             .filter(|d| self.recipes.contains_key(&d.node))
             .collect();
         let total = todo.len() as u32;
-        let mut work = futures_unordered(todo.into_iter().map(|d| {
-            let run_json = run_json.clone();
-            async move {
+        // Polled together in this task; the session semaphore bounds them across runs.
+        let mut work: FuturesUnordered<_> = todo
+            .into_iter()
+            .map(|d| async move {
                 let _session = self.ssh.sessions.acquire().await.expect("never closed");
-                (d, self.run_one(run_id, d, &run_json).await)
-            }
-        }));
+                (d, self.run_one(run_id, d, run_json).await)
+            })
+            .collect();
         let mut done = 0;
         let mut per_node: BTreeMap<&str, u32> = BTreeMap::new();
         while let Some((d, result)) = work.next().await {
@@ -266,12 +270,3 @@ fn run_json(run_id: &str, vms: &[DeployedVm]) -> Vec<u8> {
     text.push(b'\n');
     text
 }
-
-/// The futures of a set, polled together, yielded as they finish.
-fn futures_unordered<F: Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> futures::stream::FuturesUnordered<F> {
-    futures.into_iter().collect()
-}
-
-use futures::StreamExt;

@@ -18,3 +18,22 @@ pub static OKEANOS_CONNECTOR: &[u8] = include_bytes!(env!("OKEANOS_COMPONENT_PAT
 /// the sandbox tests. Built from `artifacts/misbehaving/`, its own workspace.
 #[cfg(feature = "test-components")]
 pub static MISBEHAVING_CONNECTOR: &[u8] = include_bytes!(env!("MISBEHAVING_COMPONENT_PATH"));
+
+#[cfg(test)]
+mod tests {
+    /// The size budget of the connector: every host that loads it downloads, compiles and
+    /// caches it (issue #12: at most 400 KiB). A prebuilt `OKEANOS_CONNECTOR_WASM` is the
+    /// builder's business.
+    #[test]
+    fn the_okeanos_connector_stays_within_400_kib() {
+        if std::env::var_os("OKEANOS_CONNECTOR_WASM").is_some() {
+            return;
+        }
+        let size = super::OKEANOS_CONNECTOR.len();
+        assert!(
+            size <= 400 * 1024,
+            "the okeanos component is {size} bytes, over its 400 KiB budget: look for new \
+             `{{:?}}` formatting, derived Deserialize impls or generic code in guest/"
+        );
+    }
+}

@@ -54,7 +54,7 @@ pub fn server_body(
     let no_keys: [String; 0] = [];
     let keys: &[String] = if windows { &no_keys } else { &spec.ssh_keys };
     if windows && !spec.ssh_keys.is_empty() {
-        eprintln!(
+        log_line!(
             "okeanos-connector: image {} is a Windows image; its SSH keys are not installed",
             image.id
         );

@@ -141,24 +141,26 @@ pub fn bad_body(what: &str, expected: &str, err: impl std::fmt::Display) -> Erro
     ))
 }
 
+/// The message an error carries, whatever its kind (for logs: no `Debug` of the error types
+/// in the component).
+pub fn message(e: &Error) -> &str {
+    match e {
+        Error::Unauthorized(m)
+        | Error::Forbidden(m)
+        | Error::NotFound(m)
+        | Error::Conflict(m)
+        | Error::QuotaExceeded(m)
+        | Error::Invalid(m)
+        | Error::Unavailable(UnavailableError { message: m, .. })
+        | Error::Unsupported(m)
+        | Error::Transport(m)
+        | Error::Protocol(m) => m,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg(e: &Error) -> &str {
-        match e {
-            Error::Unauthorized(m)
-            | Error::Forbidden(m)
-            | Error::NotFound(m)
-            | Error::Conflict(m)
-            | Error::QuotaExceeded(m)
-            | Error::Invalid(m)
-            | Error::Unavailable(UnavailableError { message: m, .. })
-            | Error::Unsupported(m)
-            | Error::Transport(m)
-            | Error::Protocol(m) => m,
-        }
-    }
 
     fn envelope(name: &str, code: u16, message: &str, details: &str) -> Vec<u8> {
         serde_json::json!({ name: {"code": code, "message": message, "details": details} })
@@ -209,7 +211,7 @@ mod tests {
         );
         let e = from_response(413, &body, "POST /servers");
         assert!(matches!(e, Error::QuotaExceeded(_)));
-        let m = msg(&e);
+        let m = message(&e);
         assert!(
             m.starts_with("POST /servers: Resource Limit Exceeded"),
             "{m}"
@@ -226,15 +228,15 @@ mod tests {
         assert_eq!(f.message, "Invalid token");
         let e = from_response(401, body, "POST /tokens");
         assert!(matches!(e, Error::Unauthorized(_)));
-        assert!(msg(&e).contains("Invalid token"));
-        assert!(msg(&e).contains("check the token in the host configuration"));
+        assert!(message(&e).contains("Invalid token"));
+        assert!(message(&e).contains("check the token in the host configuration"));
     }
 
     #[test]
     fn item_not_found_without_details() {
         let body = br#"{"itemNotFound": {"message": "Server 9 not found", "code": 404}}"#;
         let e = from_response(404, body, "GET /servers/9");
-        assert_eq!(msg(&e), "GET /servers/9: Server 9 not found");
+        assert_eq!(message(&e), "GET /servers/9: Server 9 not found");
     }
 
     #[test]
@@ -243,7 +245,7 @@ mod tests {
         assert_eq!(parse_fault(b"  \n"), None);
         let e = from_response(405, b"", "PUT /volumes/1");
         assert!(matches!(e, Error::Protocol(_)));
-        assert!(msg(&e).contains("HTTP 405"));
+        assert!(message(&e).contains("HTTP 405"));
     }
 
     #[test]
@@ -254,9 +256,9 @@ mod tests {
             "GET /servers/detail",
         );
         assert!(matches!(e, Error::Unavailable(_)));
-        assert!(msg(&e).contains("502 Bad Gateway"), "{}", msg(&e));
+        assert!(message(&e).contains("502 Bad Gateway"), "{}", message(&e));
         let e = from_response(400, b"Bad things", "GET /x");
-        assert_eq!(msg(&e), "GET /x: Bad things");
+        assert_eq!(message(&e), "GET /x: Bad things");
     }
 
     #[test]
@@ -264,13 +266,13 @@ mod tests {
         assert_eq!(parse_fault(br#"{"servers": []}"#), None);
         assert_eq!(parse_fault(b"[1,2]").unwrap().message, "[1,2]");
         let e = from_response(400, br#"{"a": 1}"#, "GET /x");
-        assert_eq!(msg(&e), "GET /x: HTTP 400");
+        assert_eq!(message(&e), "GET /x: HTTP 400");
     }
 
     #[test]
     fn details_equal_to_message_are_not_repeated() {
         let e = from_response(400, &envelope("badRequest", 400, "Bad", "Bad"), "POST /x");
-        assert_eq!(msg(&e), "POST /x: Bad");
+        assert_eq!(message(&e), "POST /x: Bad");
     }
 
     #[test]

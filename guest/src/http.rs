@@ -9,8 +9,8 @@ use std::time::Instant;
 use crate::Error;
 use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme,
+    ErrorCode, Fields, HeaderError, IncomingBody, Method as WasiMethod, OutgoingBody,
+    OutgoingRequest, RequestOptions, Scheme,
 };
 use crate::bindings::wasi::io::streams::StreamError;
 use crate::client::{Method, Request, Response, Transport, host_of, path_of};
@@ -35,14 +35,15 @@ impl Transport for WasiHttp {
         let path = path_of(&request.url);
         let host = host_of(&request.url);
         match &result {
-            Ok(r) => eprintln!(
+            Ok(r) => log_line!(
                 "okeanos-connector: {} {host}{path} -> {} ({ms} ms)",
                 request.method.as_str(),
                 r.status
             ),
-            Err(e) => eprintln!(
-                "okeanos-connector: {} {host}{path} -> failed after {ms} ms: {e:?}",
-                request.method.as_str()
+            Err(e) => log_line!(
+                "okeanos-connector: {} {host}{path} -> failed after {ms} ms: {}",
+                request.method.as_str(),
+                crate::fault::message(e)
             ),
         }
         result
@@ -91,12 +92,12 @@ fn send(request: &Request) -> Result<Response, Error> {
     for (name, value) in &request.headers {
         headers
             .append(name, value.as_bytes())
-            .map_err(|e| Error::Invalid(format!("cannot send header {name}: {e:?}")))?;
+            .map_err(|e| header_error(name, e))?;
     }
     if let Some(body) = &request.body {
         headers
             .append("Content-Length", body.len().to_string().as_bytes())
-            .map_err(|e| Error::Invalid(format!("cannot send header Content-Length: {e:?}")))?;
+            .map_err(|e| header_error("Content-Length", e))?;
     }
 
     let outgoing = OutgoingRequest::new(headers);
@@ -205,6 +206,15 @@ fn send(request: &Request) -> Result<Response, Error> {
     })
 }
 
+fn header_error(name: &str, e: HeaderError) -> Error {
+    let why = match e {
+        HeaderError::InvalidSyntax => "invalid syntax",
+        HeaderError::Forbidden => "a header the host forbids",
+        HeaderError::Immutable => "immutable headers",
+    };
+    Error::Invalid(format!("cannot send header {name}: {why}"))
+}
+
 fn stream_error(e: StreamError, host: &str) -> String {
     match e {
         StreamError::Closed => "the connection was closed".into(),
@@ -245,7 +255,24 @@ fn describe(e: &ErrorCode, host: &str) -> String {
         ErrorCode::HttpResponseIncomplete => "the answer was cut short".into(),
         ErrorCode::HttpProtocolError => "HTTP protocol error".into(),
         ErrorCode::InternalError(Some(m)) => format!("HTTP error: {m}"),
-        other => format!("HTTP error: {other:?}"),
+        ErrorCode::ConnectionLimitReached => "the host has too many connections open".into(),
+        ErrorCode::HttpRequestMethodInvalid
+        | ErrorCode::HttpRequestUriInvalid
+        | ErrorCode::HttpRequestUriTooLong
+        | ErrorCode::HttpRequestBodySize(_)
+        | ErrorCode::HttpRequestHeaderSectionSize(_)
+        | ErrorCode::HttpRequestHeaderSize(_)
+        | ErrorCode::HttpRequestTrailerSectionSize(_)
+        | ErrorCode::HttpRequestTrailerSize(_) => "the request was refused as malformed or too large".into(),
+        ErrorCode::HttpResponseHeaderSectionSize(_)
+        | ErrorCode::HttpResponseHeaderSize(_)
+        | ErrorCode::HttpResponseBodySize(_)
+        | ErrorCode::HttpResponseTrailerSectionSize(_)
+        | ErrorCode::HttpResponseTrailerSize(_) => "the answer was too large".into(),
+        ErrorCode::HttpResponseTransferCoding(_) | ErrorCode::HttpResponseContentCoding(_) => {
+            "the answer's encoding is not supported".into()
+        }
+        _ => "HTTP error (the host gave no detail)".into(),
     }
 }
 

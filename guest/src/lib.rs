@@ -13,6 +13,22 @@
 //!
 //! Everything but this file and the wasi adapters (`http`, `kv`) is plain Rust, tested natively.
 
+/// Writes one line to stderr (the host logs it) in a single write: Rust's stderr is
+/// unbuffered, so `eprintln!` would make a host call per formatted piece, a dozen per line.
+macro_rules! log_line {
+    ($($arg:tt)*) => {
+        $crate::write_line(format_args!($($arg)*))
+    };
+}
+
+#[doc(hidden)]
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut line = args.to_string();
+    line.push('\n');
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
 mod bindings {
     wit_bindgen::generate!({ path: "../wit", world: "cloud-connector", generate_all });
 }
@@ -54,11 +70,14 @@ fn with_client<T>(op: impl FnOnce(&mut client::Client) -> Result<T, Error>) -> R
 /// A client configured from wasi:config. Not generic, so that the 24 exports share it.
 #[inline(never)]
 fn new_client() -> Result<client::Client, Error> {
-    let config = config::Config::load(|key| {
-        bindings::wasi::config::store::get(key).map_err(|e| match e {
-            bindings::wasi::config::store::Error::Upstream(m)
-            | bindings::wasi::config::store::Error::Io(m) => m,
-        })
+    // One host call for every key (a call into the host costs microseconds).
+    let all = bindings::wasi::config::store::get_all().map_err(|e| match e {
+        bindings::wasi::config::store::Error::Upstream(m)
+        | bindings::wasi::config::store::Error::Io(m) => m,
+    });
+    let config = config::Config::load(|key| match &all {
+        Ok(pairs) => Ok(pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())),
+        Err(e) => Err(e.clone()),
     })?;
     Ok(client::Client::new(
         config,

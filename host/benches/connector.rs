@@ -349,7 +349,7 @@ fn calls(c: &mut Criterion, rt: &tokio::runtime::Runtime, w: &World) {
     c.bench_function("instantiate", |b| {
         b.to_async(rt).iter(|| async {
             connector
-                .call("instantiate", |_, _| Box::pin(async { Ok(Ok(())) }))
+                .run("instantiate", |_, _| Box::pin(async { Ok(Ok(())) }))
                 .await
                 .expect("instantiate")
         })

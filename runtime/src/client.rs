@@ -18,40 +18,31 @@ pub struct Client {
     retry: RetryPolicy,
 }
 
-/// Generates a method forwarding to the guest export of the same name. A delete's value when
-/// a repeat finds the thing gone is `()`; other operations have none.
+/// Generates a method calling the guest export of the same name (`get_vm` → WIT `get-vm`)
+/// with the method's arguments. A delete's value when a repeat finds the thing gone is `()`;
+/// other operations have none.
 macro_rules! op {
-    ($(#[$doc:meta])* $name:ident [Delete] => $($rest:tt)*) => {
-        op!(@ $(#[$doc])* $name [Delete] (Some(())) => $($rest)*);
+    ($(#[$doc:meta])* $name:ident [Delete] $($rest:tt)*) => {
+        op!(@ $(#[$doc])* $name [Delete] (Some(())) $($rest)*);
     };
-    ($(#[$doc:meta])* $name:ident [Action] => $call:ident ( id: String => &id $(, $arg:ident : $ty:ty => $pass:expr)* ) -> ()) => {
+    ($(#[$doc:meta])* $name:ident [Action] (id: String $(, $arg:ident : $ty:ty)*) -> ()) => {
         $(#[$doc])*
         pub async fn $name(&self, id: String $(, $arg: $ty)*) -> Result<(), CallError> {
             let (result, attempts) = self.attempts(stringify!($name), Repeat::Action, None, || {
-                let id = id.clone();
-                self.connector.call(stringify!($name), move |c, s| {
-                    Box::pin(async move {
-                        c.slipstream_connector_connector().$call(s, &id $(, $pass)*).await
-                    })
-                })
+                self.connector.call(stringify!($name), (id.clone() $(, $arg)*,))
             })
             .await;
             self.reconcile_action(stringify!($name), &id, result, attempts).await
         }
     };
-    ($(#[$doc:meta])* $name:ident [$repeat:ident] => $($rest:tt)*) => {
-        op!(@ $(#[$doc])* $name [$repeat] (None) => $($rest)*);
+    ($(#[$doc:meta])* $name:ident [$repeat:ident] $($rest:tt)*) => {
+        op!(@ $(#[$doc])* $name [$repeat] (None) $($rest)*);
     };
-    (@ $(#[$doc:meta])* $name:ident [$repeat:ident] ($gone:expr) => $call:ident ( $($arg:ident : $ty:ty => $pass:expr),* ) -> $ret:ty) => {
+    (@ $(#[$doc:meta])* $name:ident [$repeat:ident] ($gone:expr) ($($arg:ident : $ty:ty),*) -> $ret:ty) => {
         $(#[$doc])*
         pub async fn $name(&self, $($arg: $ty),*) -> Result<$ret, CallError> {
             self.attempts(stringify!($name), Repeat::$repeat, $gone, || {
-                $(let $arg = $arg.clone();)*
-                self.connector.call(stringify!($name), move |c, s| {
-                    Box::pin(async move {
-                        c.slipstream_connector_connector().$call(s, $($pass),*).await
-                    })
-                })
+                self.connector.call(stringify!($name), ($(Clone::clone(&$arg),)*))
             })
             .await
             .0
@@ -188,34 +179,34 @@ impl Client {
         self.connector.info().await
     }
 
-    op!(list_flavors [Read] => call_list_flavors() -> Vec<Flavor>);
-    op!(resolve_size [Read] => call_resolve_size(size: Size => &size) -> Flavor);
-    op!(list_images [Read] => call_list_images() -> Vec<Image>);
-    op!(get_image [Read] => call_get_image(image: String => &image) -> Image);
-    op!(delete_image [Delete] => call_delete_image(id: String => &id) -> ());
-    op!(set_image_public [Read] => call_set_image_public(id: String => &id, public: bool => public) -> ());
-    op!(create_image [Never] => call_create_image(vm_id: String => &vm_id, name: String => &name) -> Image);
+    op!(list_flavors [Read] () -> Vec<Flavor>);
+    op!(resolve_size [Read] (size: Size) -> Flavor);
+    op!(list_images [Read] () -> Vec<Image>);
+    op!(get_image [Read] (image: String) -> Image);
+    op!(delete_image [Delete] (id: String) -> ());
+    op!(set_image_public [Read] (id: String, public: bool) -> ());
+    op!(create_image [Never] (vm_id: String, name: String) -> Image);
     op!(
         /// Never repeated here: an unclear create is reconciled by looking its VM up (see
         /// `orchestrate`), not by creating again blindly.
-        create_vm [Never] => call_create_vm(spec: VmSpec => &spec) -> Vm
+        create_vm [Never] (spec: VmSpec) -> Vm
     );
-    op!(get_vm [Read] => call_get_vm(id: String => &id) -> Vm);
-    op!(list_vms [Read] => call_list_vms(tags: Vec<Tag> => &tags) -> Vec<Vm>);
-    op!(delete_vm [Delete] => call_delete_vm(id: String => &id) -> ());
+    op!(get_vm [Read] (id: String) -> Vm);
+    op!(list_vms [Read] (tags: Vec<Tag>) -> Vec<Vm>);
+    op!(delete_vm [Delete] (id: String) -> ());
     op!(
         /// Setting a tag to a value is idempotent: repeated like a read.
-        set_vm_tag [Read] => call_set_vm_tag(id: String => &id, key: String => &key, value: String => &value) -> ()
+        set_vm_tag [Read] (id: String, key: String, value: String) -> ()
     );
-    op!(start_vm [Action] => call_start_vm(id: String => &id) -> ());
-    op!(stop_vm [Action] => call_stop_vm(id: String => &id) -> ());
-    op!(reboot_vm [Action] => call_reboot_vm(id: String => &id, hard: bool => hard) -> ());
-    op!(plan_resize [Read] => call_plan_resize(id: String => &id, size: Size => &size) -> ResizePlan);
-    op!(resize_vm [Never] => call_resize_vm(id: String => &id, flavor_id: String => &flavor_id) -> ());
-    op!(list_disks [Read] => call_list_disks(vm_id: Option<String> => vm_id.as_deref()) -> Vec<Disk>);
-    op!(get_disk [Read] => call_get_disk(id: String => &id) -> Disk);
-    op!(attach_disk [Never] => call_attach_disk(vm_id: String => &vm_id, size_gb: u32 => size_gb, name: String => &name) -> Disk);
-    op!(detach_disk [Never] => call_detach_disk(vm_id: String => &vm_id, disk_id: String => &disk_id) -> ());
-    op!(delete_disk [Delete] => call_delete_disk(disk_id: String => &disk_id) -> ());
-    op!(project_quota [Read] => call_project_quota() -> Quota);
+    op!(start_vm [Action] (id: String) -> ());
+    op!(stop_vm [Action] (id: String) -> ());
+    op!(reboot_vm [Action] (id: String, hard: bool) -> ());
+    op!(plan_resize [Read] (id: String, size: Size) -> ResizePlan);
+    op!(resize_vm [Never] (id: String, flavor_id: String) -> ());
+    op!(list_disks [Read] (vm_id: Option<String>) -> Vec<Disk>);
+    op!(get_disk [Read] (id: String) -> Disk);
+    op!(attach_disk [Never] (vm_id: String, size_gb: u32, name: String) -> Disk);
+    op!(detach_disk [Never] (vm_id: String, disk_id: String) -> ());
+    op!(delete_disk [Delete] (disk_id: String) -> ());
+    op!(project_quota [Read] () -> Quota);
 }

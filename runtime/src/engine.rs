@@ -6,10 +6,11 @@
 //! error belongs to that call only: the instance is thrown away with its `Store`.
 
 use crate::admission::{Admission, BUSY_RETRY_AFTER};
-use crate::bindings::{CloudConnector, CloudConnectorPre, types};
+use crate::bindings::{CloudConnectorPre, types};
 use crate::build_clock::BuildClock;
 use crate::digest::digest;
 use crate::error::{CallError, CloudError};
+use crate::exports::Exports;
 use crate::keyvalue::SharedKv;
 use crate::policy::TlsSettings;
 use crate::policy::{EgressPolicy, Limits};
@@ -18,7 +19,9 @@ use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{
+    Component, ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Linker, Lower,
+};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
 
@@ -137,11 +140,14 @@ impl Runtime {
                 "the component needs something the host does not provide (only wasi:http, wasi:config, wasi:keyvalue and basic WASI are offered): {e:#}"
             )
         })?;
-        let pre = CloudConnectorPre::new(pre).map_err(|e| {
+        // The generated bindings type-check the whole world once here; calls then use only
+        // the raw `InstancePre` and the export indices (see `exports`).
+        CloudConnectorPre::new(pre.clone()).map_err(|e| {
             anyhow::anyhow!(
                 "the component does not implement the slipstream:connector/cloud-connector world: {e:#}"
             )
         })?;
+        let exports = Exports::new(&self.engine, component)?;
         if spec.limits.memory_bytes > self.settings.max_memory_bytes {
             anyhow::bail!(
                 "connector `{}` asks for {} MiB of memory but the engine allows at most {} MiB",
@@ -150,14 +156,29 @@ impl Runtime {
                 self.settings.max_memory_bytes >> 20
             );
         }
-        let config = spec.config.clone();
+        // Built once: every call's store shares it.
+        let config: WasiConfigVariables = spec
+            .config
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let in_flight = self
+            .metrics
+            .in_flight
+            .get_or_create(&crate::metrics::ConnectorLabels {
+                connector: spec.name.clone(),
+            })
+            .clone();
         let secrets = spec.secrets();
         Ok(Connector {
             inner: Arc::new(ConnectorInner {
                 name: Arc::from(spec.name.as_str()),
                 digest,
                 pre,
+                exports,
                 config: Arc::new(config),
+                in_flight,
+                ops: Default::default(),
                 secrets,
                 policy: Arc::new(spec.egress),
                 http_client: crate::http_client::HttpClient::new(&spec.tls)
@@ -193,8 +214,39 @@ fn engine_config(settings: &EngineSettings) -> wasmtime::Config {
     pool.max_memories_per_component(4);
     pool.max_tables_per_component(16);
     pool.max_memory_size(settings.max_memory_bytes);
+    // Each call's instance is dropped at its end. Resetting its slot with one `madvise` per
+    // memory and per table costs a TLB shootdown on every core: a third of a fresh `info`
+    // here. Tables are small enough to be cleared with `memset`; memories are, where the
+    // kernel can list the pages a call dirtied (PAGEMAP_SCAN, Linux ≥ 6.7): those pages are
+    // copied back and stay resident for the slot's next call.
+    pool.table_keep_resident(KEEP_RESIDENT_TABLES);
+    if pagemap_scan_supported() {
+        pool.pagemap_scan(wasmtime::Enabled::Auto);
+        pool.linear_memory_keep_resident(KEEP_RESIDENT_MEMORY);
+    }
     config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     config
+}
+
+/// The most a linear memory's slot keeps resident between calls: a VM view dirties ~100 KiB
+/// of the guest's memory, a listing of hundreds of VMs about this much. Bounds the RSS of a
+/// pool that has been busy to this times the calls that ran at once.
+const KEEP_RESIDENT_MEMORY: usize = 1 << 20;
+/// The same for tables: 2,048 entries (a Rust guest's tables hold a few hundred).
+const KEEP_RESIDENT_TABLES: usize = 16 << 10;
+
+/// Whether the kernel has the PAGEMAP_SCAN ioctl (Linux 6.7). Without it, wasmtime would
+/// reset the whole kept-resident range with `memset`, slower than `madvise` for our guests.
+fn pagemap_scan_supported() -> bool {
+    let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") else {
+        return false;
+    };
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    version >= (6, 7)
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
@@ -216,7 +268,7 @@ fn start_epoch_ticker(engine: &Engine) {
 fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
-    wasmtime_wasi_config::add_to_linker(linker, |s| WasiConfig::from(&s.config))?;
+    wasmtime_wasi_config::add_to_linker(linker, |s| WasiConfig::from(&*s.config))?;
     crate::keyvalue::add_to_linker(linker, HostState::kv_view)?;
     Ok(())
 }
@@ -254,8 +306,12 @@ pub struct Connector {
 struct ConnectorInner {
     name: Arc<str>,
     digest: String,
-    pre: CloudConnectorPre<HostState>,
-    config: Arc<BTreeMap<String, String>>,
+    pre: InstancePre<HostState>,
+    exports: Exports,
+    config: Arc<WasiConfigVariables>,
+    /// This connector's metric handles, so that a call formats no label.
+    in_flight: prometheus_client::metrics::gauge::Gauge,
+    ops: parking_lot::RwLock<std::collections::HashMap<&'static str, OpMetrics>>,
     secrets: Vec<String>,
     policy: Arc<EgressPolicy>,
     http_client: crate::http_client::HttpClient,
@@ -267,7 +323,14 @@ struct ConnectorInner {
     metrics: Arc<crate::metrics::Metrics>,
 }
 
-/// A boxed guest-call future borrowing the instance and the store.
+/// The metric handles of one operation (they share their values with the registry's).
+#[derive(Clone)]
+struct OpMetrics {
+    calls: prometheus_client::metrics::counter::Counter,
+    latency: prometheus_client::metrics::histogram::Histogram,
+}
+
+/// A boxed guest-call future borrowing the store.
 pub type GuestFuture<'a, T> =
     Pin<Box<dyn Future<Output = wasmtime::Result<Result<T, types::Error>>> + Send + 'a>>;
 
@@ -304,39 +367,50 @@ impl Connector {
         redact(text, &self.inner.secrets)
     }
 
-    /// Runs one guest operation in a fresh instance under the connector's limits.
-    ///
-    /// `f` receives the instance and its store and returns the generated `call_*` future.
-    pub async fn call<T, F>(&self, op: &'static str, f: F) -> Result<T, CallError>
+    /// Runs operation `op` of the connector interface (`get_vm` for WIT's `get-vm`, whose
+    /// result is `result<T, error>`) with `params` in a fresh instance.
+    pub async fn call<P, T>(&self, op: &'static str, params: P) -> Result<T, CallError>
     where
-        F: for<'a> FnOnce(&'a CloudConnector, &'a mut Store<HostState>) -> GuestFuture<'a, T>,
+        P: ComponentNamedList + Lower + Send + Sync + 'static,
+        T: Lift + Send + Sync + 'static,
+    {
+        let index = self.export(op)?;
+        self.run(op, move |instance, store| {
+            Box::pin(async move {
+                let func =
+                    instance.get_typed_func::<P, (Result<T, types::Error>,)>(&mut *store, index)?;
+                Ok(func.call_async(&mut *store, params).await?.0)
+            })
+        })
+        .await
+    }
+
+    fn export(&self, op: &'static str) -> Result<ComponentExportIndex, CallError> {
+        self.inner
+            .exports
+            .get(op)
+            .copied()
+            .ok_or_else(|| CallError::Instantiate {
+                connector: self.inner.name.to_string(),
+                op,
+                message: format!("the component exports no function for `{op}`"),
+            })
+    }
+
+    /// Runs `f` on a fresh instance under the connector's limits: the sandbox, the
+    /// admission bound, the metrics and the error classification every call shares.
+    pub async fn run<T, F>(&self, op: &'static str, f: F) -> Result<T, CallError>
+    where
+        F: for<'a> FnOnce(Instance, &'a mut Store<HostState>) -> GuestFuture<'a, T>,
     {
         let inner = &*self.inner;
-        let labels = crate::metrics::CallLabels {
-            connector: inner.name.to_string(),
-            op: op.to_string(),
-        };
-        let connector_label = crate::metrics::ConnectorLabels {
-            connector: inner.name.to_string(),
-        };
-        let in_flight = inner
-            .metrics
-            .in_flight
-            .get_or_create(&connector_label)
-            .clone();
+        let op_metrics = self.op_metrics(op);
+        let in_flight = &inner.in_flight;
         in_flight.inc();
         // Decrements even if the caller drops this future midway.
         scopeguard::defer! { in_flight.dec(); }
         let _slot = inner.admission.enter().await.map_err(|busy| {
-            inner
-                .metrics
-                .errors
-                .get_or_create(&crate::metrics::ErrorLabels {
-                    connector: labels.connector.clone(),
-                    op: labels.op.clone(),
-                    kind: "busy".into(),
-                })
-                .inc();
+            self.count_error(op, "busy");
             CallError::Busy {
                 connector: inner.name.to_string(),
                 op,
@@ -351,11 +425,7 @@ impl Connector {
             inner.name.clone(),
             inner.policy.clone(),
             inner.http_client.clone(),
-            inner
-                .config
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect::<WasiConfigVariables>(),
+            inner.config.clone(),
             inner.kv.clone(),
             limits.memory_bytes,
             cpu_ticks_max,
@@ -385,7 +455,7 @@ impl Connector {
                     message: format!("{e:#}"),
                 }
             })?;
-            f(&instance, &mut store)
+            f(instance, &mut store)
                 .await
                 .map_err(|trap| self.classify_trap(op, &store, trap))
         })
@@ -407,21 +477,18 @@ impl Connector {
         };
         self.forward_stderr(op, &store);
         let elapsed = started.elapsed();
-        let m = &inner.metrics;
-        m.calls.get_or_create(&labels).inc();
-        m.latency
-            .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
+        op_metrics.calls.inc();
+        op_metrics.latency.observe(elapsed.as_secs_f64());
         if let Err(e) = &outcome {
-            m.errors
-                .get_or_create(&crate::metrics::ErrorLabels {
-                    connector: labels.connector.clone(),
-                    op: labels.op.clone(),
-                    kind: e.label().to_string(),
-                })
-                .inc();
+            self.count_error(op, e.label());
             if !matches!(e, CallError::Cloud(_)) {
-                m.traps.get_or_create(&connector_label).inc();
+                inner
+                    .metrics
+                    .traps
+                    .get_or_create(&crate::metrics::ConnectorLabels {
+                        connector: inner.name.to_string(),
+                    })
+                    .inc();
             }
         }
         match &outcome {
@@ -431,6 +498,36 @@ impl Connector {
             }
         }
         outcome
+    }
+
+    /// The call counter and latency histogram of `op`, made on its first call.
+    fn op_metrics(&self, op: &'static str) -> OpMetrics {
+        if let Some(m) = self.inner.ops.read().get(op) {
+            return m.clone();
+        }
+        let labels = crate::metrics::CallLabels {
+            connector: self.inner.name.to_string(),
+            op: op.to_string(),
+        };
+        let metrics = &self.inner.metrics;
+        let m = OpMetrics {
+            calls: metrics.calls.get_or_create(&labels).clone(),
+            latency: metrics.latency.get_or_create(&labels).clone(),
+        };
+        self.inner.ops.write().insert(op, m.clone());
+        m
+    }
+
+    fn count_error(&self, op: &'static str, kind: &str) {
+        self.inner
+            .metrics
+            .errors
+            .get_or_create(&crate::metrics::ErrorLabels {
+                connector: self.inner.name.to_string(),
+                op: op.to_string(),
+                kind: kind.to_string(),
+            })
+            .inc();
     }
 
     fn classify_trap(
@@ -491,12 +588,12 @@ impl Connector {
 
     /// The connector's static facts (runs the guest, touches no network).
     pub async fn info(&self) -> Result<types::ConnectorInfo, CallError> {
-        self.call("info", |c, s| {
+        let index = self.export("info")?;
+        self.run("info", move |instance, store| {
             Box::pin(async move {
-                c.slipstream_connector_connector()
-                    .call_info(s)
-                    .await
-                    .map(Ok)
+                let func =
+                    instance.get_typed_func::<(), (types::ConnectorInfo,)>(&mut *store, index)?;
+                Ok(Ok(func.call_async(&mut *store, ()).await?.0))
             })
         })
         .await

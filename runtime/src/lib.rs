@@ -37,6 +37,7 @@ pub mod digest;
 pub mod egress;
 pub mod engine;
 pub mod error;
+mod exports;
 pub mod http_client;
 pub mod keyvalue;
 pub mod metrics;

@@ -17,7 +17,7 @@ pub struct HostState {
     pub(crate) table: ResourceTable,
     pub(crate) http: WasiHttpCtx,
     pub(crate) hooks: EgressHooks,
-    pub(crate) config: WasiConfigVariables,
+    pub(crate) config: Arc<WasiConfigVariables>,
     pub(crate) kv: SharedKv,
     pub(crate) limiter: MemoryLimiter,
     /// Epoch ticks the guest has spent executing in this call.
@@ -32,7 +32,7 @@ impl HostState {
         connector: Arc<str>,
         policy: Arc<EgressPolicy>,
         http_client: crate::http_client::HttpClient,
-        config: WasiConfigVariables,
+        config: Arc<WasiConfigVariables>,
         kv: SharedKv,
         memory_bytes: usize,
         cpu_ticks_max: u64,

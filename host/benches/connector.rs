@@ -20,7 +20,7 @@ use connector_runtime::bindings::types::{Size, VmSpec};
 use connector_runtime::cache::CompileCache;
 use connector_runtime::client::Client;
 use connector_runtime::digest::digest;
-use connector_runtime::engine::{ConnectorSpec, EngineSettings, Runtime};
+use connector_runtime::engine::{Connector, ConnectorSpec, EngineSettings, Runtime};
 use connector_runtime::orchestrate::deploy::{self, DeployOptions, Quiet};
 use connector_runtime::orchestrate::wait::Poll;
 use connector_runtime::orchestrate::{TAG_RUN, cleanup_run, tag};
@@ -106,6 +106,8 @@ struct World {
     sim: RunningSim,
     runtime: Runtime,
     client: Client,
+    /// The same connector in an engine that keeps no ready instances: each call instantiates.
+    inline: Connector,
     native: Native,
     registry: Arc<Registry>,
     /// The VM the get-vm benchmarks read (one of the 100 listed).
@@ -144,6 +146,12 @@ impl World {
         )?);
         client.list_flavors().await?; // authenticates once; the catalog is cached from now on
         let native = Native::connect(&sim).await?;
+        let inline = Runtime::new(EngineSettings {
+            warm_instances: 0,
+            ..Default::default()
+        })?
+        .with_cache(CompileCache::new(dir.path())?)
+        .load(connector_host::OKEANOS_CONNECTOR, spec.clone())?;
 
         // 100 servers to list (tagged as a run so that they go in one cleanup).
         let mut ids = Vec::new();
@@ -162,6 +170,7 @@ impl World {
             )
             .await?;
         Ok(World {
+            inline,
             vm_id: ids[0].clone(),
             sim,
             runtime,
@@ -345,10 +354,10 @@ impl Native {
 
 fn calls(c: &mut Criterion, rt: &tokio::runtime::Runtime, w: &World) {
     let client = &w.client;
-    let connector = client.connector();
+    let inline = &w.inline;
     c.bench_function("instantiate", |b| {
         b.to_async(rt).iter(|| async {
-            connector
+            inline
                 .run("instantiate", |_, _| Box::pin(async { Ok(Ok(())) }))
                 .await
                 .expect("instantiate")
@@ -357,6 +366,10 @@ fn calls(c: &mut Criterion, rt: &tokio::runtime::Runtime, w: &World) {
     c.bench_function("info", |b| {
         b.to_async(rt)
             .iter(|| async { client.info().await.expect("info") })
+    });
+    c.bench_function("info-inline", |b| {
+        b.to_async(rt)
+            .iter(|| async { inline.info().await.expect("info") })
     });
 
     let id = &w.vm_id;
@@ -712,7 +725,11 @@ user_tokens = ["{USER}"]
                 let ok = match http.get(&url).bearer_auth(USER).send().await {
                     Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
                     Ok(r) => {
-                        eprintln!("a view answered {}", r.status());
+                        eprintln!(
+                            "a view answered {}: {}",
+                            r.status(),
+                            r.text().await.unwrap_or_default()
+                        );
                         false
                     }
                     Err(e) => {
@@ -982,16 +999,23 @@ impl Estimates {
 fn call_rows(est: &Estimates, report: &mut Report) {
     if let Some(d) = est.median("instantiate") {
         report.row(
-            "instantiate: a fresh instance from `InstancePre` (admission, store, instance), no call",
+            "instantiate inline: a fresh instance from `InstancePre` (admission, store, instance), no call",
             fmt_duration(d),
             None,
         );
     }
     if let Some(d) = est.median("info") {
         report.row(
-            "`info` on a fresh instance (no network)",
+            "`info` on a fresh instance (no network): one of the connector's ready instances, never called before, its replacement made in the background",
             fmt_duration(d),
             Some(("≤ 30 µs".into(), d <= Duration::from_micros(30))),
+        );
+    }
+    if let Some(d) = est.median("info-inline") {
+        report.row(
+            "`info` on a fresh instance made inline (`[engine] warm_instances = 0`)",
+            fmt_duration(d),
+            None,
         );
     }
     let (guest, native) = (est.median("get-vm/guest"), est.median("get-vm/native"));

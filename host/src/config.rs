@@ -182,6 +182,9 @@ pub struct EngineConfig {
     /// `Retry-After` in serve mode).
     pub max_queued: u32,
     pub max_memory_mb: usize,
+    /// Fresh instances each connector keeps ready, so that a call does not wait for its own
+    /// instantiation (0: every call instantiates inline).
+    pub warm_instances: u32,
     /// Directory for precompiled components; default: the user's cache dir.
     pub cache_dir: Option<PathBuf>,
 }
@@ -193,6 +196,7 @@ impl Default for EngineConfig {
             max_instances: d.max_instances,
             max_queued: d.max_queued,
             max_memory_mb: d.max_memory_bytes >> 20,
+            warm_instances: d.warm_instances,
             cache_dir: None,
         }
     }

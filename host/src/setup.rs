@@ -128,6 +128,7 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Runtime> {
         max_instances: config.engine.max_instances,
         max_queued: config.engine.max_queued,
         max_memory_bytes: config.engine.max_memory_mb << 20,
+        warm_instances: config.engine.warm_instances,
     })?;
     let Some(dir) = config
         .engine

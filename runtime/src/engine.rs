@@ -39,7 +39,13 @@ pub struct EngineSettings {
     pub max_queued: u32,
     /// The largest linear memory any connector may get (per-connector limits are lower or equal).
     pub max_memory_bytes: usize,
+    /// Fresh instances each connector keeps ready for its next calls (see [`crate::warm`]);
+    /// 0 makes every call instantiate its own.
+    pub warm_instances: u32,
 }
+
+/// Pool slots for ready instances, beyond the calls' own, across all connectors.
+const WARM_RESERVE: u32 = 32;
 
 impl Default for EngineSettings {
     fn default() -> Self {
@@ -47,6 +53,7 @@ impl Default for EngineSettings {
             max_instances: 1024,
             max_queued: 1024,
             max_memory_bytes: 256 << 20,
+            warm_instances: 2,
         }
     }
 }
@@ -59,6 +66,8 @@ pub struct Runtime {
     settings: EngineSettings,
     /// Bounds calls running to the pool's size and calls waiting for it.
     admission: Arc<Admission>,
+    /// The pool slots ready instances may hold.
+    reserve: Arc<crate::warm::Reserve>,
     cache: Option<crate::cache::CompileCache>,
     metrics: Arc<crate::metrics::Metrics>,
     /// Build times learned per connector name: they outlive hot swaps.
@@ -84,6 +93,7 @@ impl Runtime {
             engine,
             linker: Arc::new(linker),
             admission: Arc::new(admission),
+            reserve: crate::warm::Reserve::new(WARM_RESERVE as usize),
             settings,
             cache: None,
             metrics,
@@ -186,6 +196,10 @@ impl Runtime {
                 limits: spec.limits,
                 kv: SharedKv::default(),
                 admission: self.admission.clone(),
+                stock: crate::warm::Stock::new(
+                    self.settings.warm_instances as usize,
+                    self.reserve.clone(),
+                ),
                 build_clock: self.build_clock(&spec.name),
                 engine: self.engine.clone(),
                 metrics: self.metrics.clone(),
@@ -205,8 +219,11 @@ fn engine_config(settings: &EngineSettings) -> wasmtime::Config {
     config.wasm_component_model(true);
     config.epoch_interruption(true);
     let mut pool = wasmtime::PoolingAllocationConfig::default();
-    let n = settings.max_instances;
+    let n = settings.max_instances + WARM_RESERVE;
     pool.total_component_instances(n);
+    // Every call and every background instantiation runs on a fiber stack from the pool
+    // (wasmtime's default, 1,000, would refuse calls below the instance bound).
+    pool.total_stacks(n);
     // A Rust component is one core module plus a few small shims.
     pool.total_core_instances(n * 8);
     pool.total_memories(n * 2);
@@ -318,6 +335,7 @@ struct ConnectorInner {
     limits: Limits,
     kv: SharedKv,
     admission: Arc<Admission>,
+    stock: crate::warm::Stock,
     build_clock: Arc<BuildClock>,
     engine: Engine,
     metrics: Arc<crate::metrics::Metrics>,
@@ -355,6 +373,11 @@ impl Connector {
     /// What the host has learned of this connector's cloud's VM build times.
     pub fn build_clock(&self) -> &BuildClock {
         &self.inner.build_clock
+    }
+
+    /// Fresh instances ready for this connector's next calls (see `[engine] warm_instances`).
+    pub fn ready_instances(&self) -> usize {
+        self.inner.stock.len()
     }
 
     /// The metrics of the runtime the connector was loaded into.
@@ -420,41 +443,31 @@ impl Connector {
             }
         })?;
         let limits = &inner.limits;
-        let cpu_ticks_max = (limits.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let state = HostState::new(
-            inner.name.clone(),
-            inner.policy.clone(),
-            inner.http_client.clone(),
-            inner.config.clone(),
-            inner.kv.clone(),
-            limits.memory_bytes,
-            cpu_ticks_max,
-        );
-        let incidents = state.hooks.incidents.clone();
-        let mut store = Store::new(&inner.engine, state);
-        store.limiter(|s| &mut s.limiter);
-        // The deadline fires each tick the guest is *executing*; counting them measures CPU,
-        // not time spent waiting on HTTP (the wall-clock timeout below covers that).
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut ctx| {
-            let state = ctx.data_mut();
-            state.cpu_ticks += 1;
-            if state.cpu_ticks > state.cpu_ticks_max {
-                state.cpu_exhausted = true;
-                return Ok(UpdateDeadline::Interrupt);
-            }
-            Ok(UpdateDeadline::Yield(1))
-        });
-
         let started = std::time::Instant::now();
+        let (ready_store, ready_instance) = inner.stock.take().unzip();
+        let mut store = match ready_store {
+            Some(mut store) => {
+                // Counted from now, not from when the instance was made.
+                store.data_mut().cpu_ticks = 0;
+                store.set_epoch_deadline(1);
+                store
+            }
+            None => self.new_store(),
+        };
+        let incidents = store.data().hooks.incidents.clone();
         let result = tokio::time::timeout(limits.wall_time, async {
-            let instance = inner.pre.instantiate_async(&mut store).await.map_err(|e| {
-                CallError::Instantiate {
-                    connector: inner.name.to_string(),
-                    op,
-                    message: format!("{e:#}"),
-                }
-            })?;
+            let instance = match ready_instance {
+                Some(instance) => instance,
+                None => self
+                    .instantiate(&mut store)
+                    .await
+                    .map_err(|e| CallError::Instantiate {
+                        connector: inner.name.to_string(),
+                        op,
+                        message: format!("{e:#}"),
+                    })?,
+            };
+            self.refill_later();
             f(instance, &mut store)
                 .await
                 .map_err(|trap| self.classify_trap(op, &store, trap))
@@ -476,6 +489,13 @@ impl Connector {
             Ok(Ok(Ok(value))) => Ok(value),
         };
         self.forward_stderr(op, &store);
+        // Tearing the instance down (resetting its slot) is the background task's job when
+        // there is room for it to wait.
+        if let Some(store) = inner.stock.retire(store) {
+            drop(store);
+        } else {
+            self.refill_later();
+        }
         let elapsed = started.elapsed();
         op_metrics.calls.inc();
         op_metrics.latency.observe(elapsed.as_secs_f64());
@@ -498,6 +518,76 @@ impl Connector {
             }
         }
         outcome
+    }
+
+    /// A store for one instance, under the connector's memory and CPU limits.
+    fn new_store(&self) -> Store<HostState> {
+        let inner = &*self.inner;
+        let limits = &inner.limits;
+        let cpu_ticks_max = (limits.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let state = HostState::new(
+            inner.name.clone(),
+            inner.policy.clone(),
+            inner.http_client.clone(),
+            inner.config.clone(),
+            inner.kv.clone(),
+            limits.memory_bytes,
+            cpu_ticks_max,
+        );
+        let mut store = Store::new(&inner.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        // The deadline fires each tick the guest is *executing*; counting them measures CPU,
+        // not time spent waiting on HTTP (the call's wall-clock timeout covers that).
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            state.cpu_ticks += 1;
+            if state.cpu_ticks > state.cpu_ticks_max {
+                state.cpu_exhausted = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
+        self.inner.pre.instantiate_async(store).await
+    }
+
+    /// Drops used stores and tops the connector's stock of ready instances up, in the
+    /// background, unless there is nothing to do or that already runs.
+    fn refill_later(&self) {
+        if !self.inner.stock.begin_refill() {
+            return;
+        }
+        let connector = self.clone();
+        tokio::spawn(async move {
+            let stock = &connector.inner.stock;
+            loop {
+                stock.drop_used();
+                while let Some(slot) = stock.slot() {
+                    let mut store = connector.new_store();
+                    match connector.instantiate(&mut store).await {
+                        Ok(instance) => stock.put(slot, store, instance),
+                        Err(e) => {
+                            // The pool is full: calls instantiate inline until a later one
+                            // finds room again.
+                            tracing::debug!(connector = %connector.inner.name, "cannot make a ready instance: {e:#}");
+                            stock.drop_used();
+                            stock.end_refill();
+                            return;
+                        }
+                    }
+                }
+                stock.end_refill();
+                // A call may have retired its store after `drop_used`, and seen this task
+                // running: without another look that store would wait for the next call.
+                if !stock.begin_refill() {
+                    return;
+                }
+            }
+        });
     }
 
     /// The call counter and latency histogram of `op`, made on its first call.

@@ -46,3 +46,4 @@ pub mod policy;
 pub mod registry;
 pub mod retry;
 pub mod state;
+mod warm;

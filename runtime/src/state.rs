@@ -125,3 +125,19 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(desired <= 100_000)
     }
 }
+
+#[cfg(test)]
+impl HostState {
+    /// A state with no configuration and no network, for tests of the store's life cycle.
+    pub(crate) fn for_tests() -> Self {
+        HostState::new(
+            Arc::from("test"),
+            Arc::new(EgressPolicy::default()),
+            crate::http_client::HttpClient::new(&Default::default()).expect("an HTTP client"),
+            Arc::new(WasiConfigVariables::new()),
+            SharedKv::default(),
+            1 << 20,
+            1,
+        )
+    }
+}

@@ -28,6 +28,28 @@ fn misbehaving(h: &Harness, mode: &str) -> Client {
     Client::new(h.runtime.load(MISBEHAVING_COMPONENT, spec).expect("loads"))
 }
 
+/// Every call runs in an instance no call ran in before, those the connector made ahead of
+/// time (its ready stock) included: a static of the guest never counts past 1.
+#[tokio::test]
+async fn every_call_gets_an_instance_no_call_ran_in() {
+    let h = Harness::new().await;
+    let client = misbehaving(&h, "count");
+    let connector = client.connector();
+    for round in 0..6 {
+        let e = client.list_flavors().await.unwrap_err();
+        assert!(
+            e.to_string().contains("call 1 of this instance"),
+            "round {round}: {e}"
+        );
+        // Give the background refill time, so that later rounds take ready instances.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while connector.ready_instances() < 2 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(connector.ready_instances(), 2, "the stock is refilled");
+    }
+}
+
 /// The okeanos connector on the same runtime still answers.
 async fn host_still_serves(h: &Harness) {
     let flavors = h

@@ -56,6 +56,12 @@ fn enter(op: &str) -> Result<Mode, Error> {
             Ok(Mode::Ok)
         }
         "forbidden-host" => Err(forbidden_get()),
+        "count" => {
+            // Lives as long as the instance: a host that reused instances would count up.
+            static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            Err(Error::Conflict(format!("call {n} of this instance")))
+        }
         other => Err(Error::Invalid(format!("unknown mode {other:?}"))),
     }
 }

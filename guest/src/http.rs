@@ -88,17 +88,16 @@ fn send(request: &Request) -> Result<Response, Error> {
     let url = parse_url(&request.url)?;
     let host = url.authority;
 
-    let headers = Fields::new();
-    for (name, value) in &request.headers {
-        headers
-            .append(name, value.as_bytes())
-            .map_err(|e| header_error(name, e))?;
-    }
+    // One host call for all the headers (a call into the host costs microseconds).
+    let mut entries: Vec<(String, Vec<u8>)> = request
+        .headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+        .collect();
     if let Some(body) = &request.body {
-        headers
-            .append("Content-Length", body.len().to_string().as_bytes())
-            .map_err(|e| header_error("Content-Length", e))?;
+        entries.push(("Content-Length".into(), body.len().to_string().into_bytes()));
     }
+    let headers = Fields::from_list(&entries).map_err(header_error)?;
 
     let outgoing = OutgoingRequest::new(headers);
     let method = match request.method {
@@ -164,11 +163,17 @@ fn send(request: &Request) -> Result<Response, Error> {
 
     let status = response.status();
     // Only the delay-seconds form: a loaded proxy's 503 usually says how long to wait.
-    let retry_after_s = response
-        .headers()
-        .get("retry-after")
-        .first()
-        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok());
+    // Only an unavailable error carries it: three host calls saved on every other answer.
+    let retry_after_s = (500..600)
+        .contains(&status)
+        .then(|| response.headers().get("retry-after"))
+        .and_then(|values| {
+            std::str::from_utf8(values.first()?)
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        });
     let incoming = response
         .consume()
         .map_err(|()| transport(host, "cannot read the response body"))?;
@@ -206,13 +211,13 @@ fn send(request: &Request) -> Result<Response, Error> {
     })
 }
 
-fn header_error(name: &str, e: HeaderError) -> Error {
+fn header_error(e: HeaderError) -> Error {
     let why = match e {
         HeaderError::InvalidSyntax => "invalid syntax",
         HeaderError::Forbidden => "a header the host forbids",
         HeaderError::Immutable => "immutable headers",
     };
-    Error::Invalid(format!("cannot send header {name}: {why}"))
+    Error::Invalid(format!("cannot send the request's headers: {why}"))
 }
 
 fn stream_error(e: StreamError, host: &str) -> String {

@@ -129,6 +129,12 @@ impl World {
         let dir = tempfile::tempdir()?;
         let runtime =
             Runtime::new(EngineSettings::default())?.with_cache(CompileCache::new(dir.path())?);
+        let size = connector_host::OKEANOS_CONNECTOR.len();
+        report.row(
+            "component size (`guest/`, profile `guest`)",
+            format!("{size} bytes ({} KiB)", size / 1024),
+            Some(("≤ 400 KiB".into(), size <= 400 * 1024)),
+        );
         let t = Instant::now();
         let component = runtime.compile(connector_host::OKEANOS_CONNECTOR)?;
         report.row(

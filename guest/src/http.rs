@@ -162,8 +162,8 @@ fn send(request: &Request) -> Result<Response, Error> {
         .map_err(|e| transport(host, describe(&e, host)))?;
 
     let status = response.status();
-    // Only the delay-seconds form: a loaded proxy's 503 usually says how long to wait.
-    // Only an unavailable error carries it: three host calls saved on every other answer.
+    // Only the delay-seconds form (a loaded proxy's 503 usually says how long to wait), and
+    // only on 5xx, the answers that become `unavailable`: three host calls saved on the rest.
     let retry_after_s = (500..600)
         .contains(&status)
         .then(|| response.headers().get("retry-after"))

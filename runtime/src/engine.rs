@@ -444,28 +444,26 @@ impl Connector {
         })?;
         let limits = &inner.limits;
         let started = std::time::Instant::now();
-        let (ready_store, ready_instance) = inner.stock.take().unzip();
-        let mut store = match ready_store {
-            Some(mut store) => {
+        let (mut store, ready) = match inner.stock.take() {
+            Some((mut store, instance)) => {
                 // Counted from now, not from when the instance was made.
                 store.data_mut().cpu_ticks = 0;
                 store.set_epoch_deadline(1);
-                store
+                (store, Some(instance))
             }
-            None => self.new_store(),
+            None => (self.new_store(), None),
         };
         let incidents = store.data().hooks.incidents.clone();
         let result = tokio::time::timeout(limits.wall_time, async {
-            let instance = match ready_instance {
+            let instance = match ready {
                 Some(instance) => instance,
-                None => self
-                    .instantiate(&mut store)
-                    .await
-                    .map_err(|e| CallError::Instantiate {
+                None => inner.pre.instantiate_async(&mut store).await.map_err(|e| {
+                    CallError::Instantiate {
                         connector: inner.name.to_string(),
                         op,
                         message: format!("{e:#}"),
-                    })?,
+                    }
+                })?,
             };
             self.refill_later();
             f(instance, &mut store)
@@ -551,10 +549,6 @@ impl Connector {
         store
     }
 
-    async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
-        self.inner.pre.instantiate_async(store).await
-    }
-
     /// Drops used stores and tops the connector's stock of ready instances up, in the
     /// background, unless there is nothing to do or that already runs.
     fn refill_later(&self) {
@@ -568,7 +562,7 @@ impl Connector {
                 stock.drop_used();
                 while let Some(slot) = stock.slot() {
                     let mut store = connector.new_store();
-                    match connector.instantiate(&mut store).await {
+                    match connector.inner.pre.instantiate_async(&mut store).await {
                         Ok(instance) => stock.put(slot, store, instance),
                         Err(e) => {
                             // The pool is full: calls instantiate inline until a later one

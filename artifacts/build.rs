@@ -38,6 +38,7 @@ fn main() {
             target_dir.join("wasm32-wasip2/guest/okeanos_connector.wasm")
         }
     };
+    let okeanos = without_component_names(&okeanos, &out_dir.join("okeanos_connector.wasm"));
     embed("OKEANOS_COMPONENT_PATH", &okeanos);
 
     if std::env::var_os("CARGO_FEATURE_TEST_COMPONENTS").is_some() {
@@ -93,6 +94,48 @@ fn run(mut cmd: Command, what: &str) {
 fn embed(var: &str, wasm: &Path) {
     assert!(wasm.exists(), "no component at {}", wasm.display());
     println!("cargo:rustc-env={var}={}", wasm.display());
+}
+
+/// Writes `wasm` to `out` without its top-level `component-name` custom section and returns
+/// `out`. `wasm-component-ld` always emits that section (names of the component's own items,
+/// ~12 KB for our guest, with no switch to turn it off) and `strip = true` only reaches the
+/// core module inside; nothing at run time reads it (wasmtime's backtraces name functions from
+/// the core module's own `name` section), and every host downloads and caches each byte.
+fn without_component_names(wasm: &Path, out: &Path) -> PathBuf {
+    let bytes = std::fs::read(wasm).unwrap_or_else(|e| panic!("read {}: {e}", wasm.display()));
+    let mut component = wasm_encoder::Component::new();
+    // Payloads of nested modules and components come after the section that holds them and
+    // lie inside it: only the top level's sections are copied.
+    let mut nested_until = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        let payload = payload.unwrap_or_else(|e| panic!("{} is not wasm: {e}", wasm.display()));
+        let Some((id, range)) = payload.as_section() else {
+            continue;
+        };
+        let range = range.start as usize..range.end as usize;
+        if range.start < nested_until {
+            continue;
+        }
+        if matches!(
+            payload,
+            wasmparser::Payload::ModuleSection { .. }
+                | wasmparser::Payload::ComponentSection { .. }
+        ) {
+            nested_until = range.end;
+        }
+        if let wasmparser::Payload::CustomSection(c) = &payload
+            && c.name() == "component-name"
+        {
+            continue;
+        }
+        component.section(&wasm_encoder::RawSection {
+            id,
+            data: &bytes[range],
+        });
+    }
+    std::fs::write(out, component.finish())
+        .unwrap_or_else(|e| panic!("write {}: {e}", out.display()));
+    out.to_path_buf()
 }
 
 fn watch(path: &Path) {

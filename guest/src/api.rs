@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::Error;
 use crate::client::{Client, Method, Service, parse};
-use crate::protocol::read::FromJson;
+use crate::protocol::read::{FromJson, Json};
 use crate::protocol::*;
 
 /// `GET` a path; the answer is the envelope `E`, and what it holds is returned.
@@ -157,7 +157,7 @@ pub fn reboot_server(c: &mut Client, id: &str, hard: bool) -> Result<(), Error> 
     server_action(c, id, &json!({"reboot": {"type": kind}}))
 }
 
-pub fn resize_server(c: &mut Client, id: &str, flavor_ref: Value) -> Result<(), Error> {
+pub fn resize_server(c: &mut Client, id: &str, flavor_ref: Json<'static>) -> Result<(), Error> {
     server_action(c, id, &json!({"resize": {"flavorRef": flavor_ref}}))
 }
 

@@ -5,9 +5,8 @@
 //! volume and image services answer some errors (405) with an empty body. The HTTP status
 //! decides the error kind; the message is Synnefo's own plus what the user can do.
 
-use serde_json::Value;
-
 use crate::Error;
+use crate::protocol::read::{self, Json};
 use crate::wit::UnavailableError;
 
 /// What a fault envelope says.
@@ -25,7 +24,7 @@ pub fn parse_fault(body: &[u8]) -> Option<Fault> {
     if text.is_empty() {
         return None;
     }
-    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(text.as_bytes()) else {
+    let Ok(Json::Object(members)) = read::parse(text.as_bytes()) else {
         // Not JSON (a proxy's HTML page, a plain-text message): keep a short excerpt.
         let excerpt: String = strip_markup(text).chars().take(200).collect();
         return (!excerpt.is_empty()).then(|| Fault {
@@ -33,22 +32,23 @@ pub fn parse_fault(body: &[u8]) -> Option<Fault> {
             ..Fault::default()
         });
     };
-    let field = |o: &serde_json::Map<String, Value>, k: &str| {
-        o.get(k)
+    let field = |o: &Json, k: &str| {
+        read::get(o, k)
             .and_then(crate::protocol::scalar_to_string)
             .unwrap_or_default()
             .trim()
             .to_string()
     };
-    // The envelope has one key whose value is an object; prefer `fault` or any object with a message.
-    let (name, inner) = map
-        .iter()
-        .filter_map(|(k, v)| v.as_object().map(|o| (k, o)))
-        .find(|(_, o)| o.contains_key("message") || o.contains_key("details"))?;
+    // The envelope has one key whose value is an object; prefer `fault` or any object with a
+    // message. (In key order, as a map would hold them.)
+    let (name, inner) = read::members(Json::Object(members), "a map")
+        .ok()?
+        .into_iter()
+        .find(|(_, o)| read::get(o, "message").is_some() || read::get(o, "details").is_some())?;
     Some(Fault {
-        name: name.clone(),
-        message: field(inner, "message"),
-        details: field(inner, "details"),
+        name: name.into_owned(),
+        message: field(&inner, "message"),
+        details: field(&inner, "details"),
     })
 }
 

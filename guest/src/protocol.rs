@@ -8,18 +8,17 @@
 //! the same field names read them back (the lenient readers accept what the derived writers
 //! produce).
 //!
-//! Answers are read by [`read`]: one parse into a `serde_json::Value`, then a reader per
+//! Answers are read by [`read`]: one parse into a borrowed [`read::Json`] tree, then a reader per
 //! record (`records!` below), by serde's rules for derived records.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
 
 mod percent;
 pub mod read;
 
-use read::{FromJson, ReadError, records};
+use read::{FromJson, Json, ReadError, records};
 
 /// Synnefo wraps every record in a one-key object named after it (`{"server": {…}}`,
 /// `{"servers": […]}`). `api` decodes the envelope and hands out what is inside.
@@ -70,10 +69,13 @@ pub type Quotas = Vec<(String, Vec<(String, QuotaEntry)>)>;
 pub struct QuotasRoot(pub Quotas);
 
 impl FromJson for QuotasRoot {
-    fn from_json(v: Value) -> Result<Self, ReadError> {
+    fn from_json(v: Json<'_>) -> Result<Self, ReadError> {
         let mut projects = Vec::new();
-        for (project, resources) in read::entries::<Value>(v)? {
-            projects.push((project, read::entries::<QuotaEntry>(resources)?));
+        for (project, resources) in read::members(v, "a map")? {
+            projects.push((
+                project.into_owned(),
+                read::entries::<QuotaEntry>(resources)?,
+            ));
         }
         Ok(QuotasRoot(projects))
     }
@@ -340,7 +342,7 @@ pub struct CreateServer {
     pub image_ref: String,
     /// Synnefo flavor ids are integers; kamaki sends them as such.
     #[serde(rename = "flavorRef")]
-    pub flavor_ref: Value,
+    pub flavor_ref: Json<'static>,
     pub metadata: BTreeMap<String, String>,
     pub personality: Vec<Personality>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -353,10 +355,10 @@ pub struct CreateServer {
 
 /// An id as Synnefo's JSON holds it: flavor and server ids are integers on the wire (kamaki
 /// sends them so); anything that is not a number is sent as the string it is.
-pub fn id_value(id: &str) -> Value {
+pub fn id_value(id: &str) -> Json<'static> {
     id.parse::<u64>()
-        .map(Value::from)
-        .unwrap_or_else(|_| Value::from(id))
+        .map(|n| Json::Number(n.into()))
+        .unwrap_or_else(|_| Json::String(id.to_owned().into()))
 }
 
 /// A file Synnefo writes into the VM's disk at creation (base64 `contents`).
@@ -432,7 +434,7 @@ pub struct CreateVolumeRoot {
 pub struct CreateVolume {
     pub display_name: String,
     pub size: u32,
-    pub server_id: Value,
+    pub server_id: Json<'static>,
 }
 
 #[derive(Serialize)]
@@ -475,19 +477,20 @@ records! {
 // ----- Lenient readers ----------------------------------------------------------------------
 
 /// A JSON scalar as a string: `42` → "42", `"abc"` → "abc", `true` → "true"; `null` → "".
-pub fn scalar_to_string(v: &Value) -> Option<String> {
+pub fn scalar_to_string(v: &Json) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Null => Some(String::new()),
+        Json::String(s) => Some(s.to_string()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        Json::Null => Some(String::new()),
         _ => None,
     }
 }
 
-fn id(v: Value) -> Result<String, ReadError> {
+fn id(v: Json<'_>) -> Result<String, ReadError> {
     match v {
-        Value::String(_) | Value::Number(_) => Ok(scalar_to_string(&v).unwrap_or_default()),
+        Json::String(s) => Ok(s.into_owned()),
+        Json::Number(n) => Ok(n.to_string()),
         // to_string, not Display: Display's pretty-printing branch is ~2 KB more (same text).
         other => Err(format!(
             "expected an id (string or integer), got {}",
@@ -496,20 +499,20 @@ fn id(v: Value) -> Result<String, ReadError> {
     }
 }
 
-fn opt_id(v: Value) -> Result<Option<String>, ReadError> {
+fn opt_id(v: Json<'_>) -> Result<Option<String>, ReadError> {
     Ok(match v {
-        Value::String(s) if !s.is_empty() => Some(s),
-        Value::Number(n) => Some(n.to_string()),
+        Json::String(s) if !s.is_empty() => Some(s.into_owned()),
+        Json::Number(n) => Some(n.to_string()),
         _ => None,
     })
 }
 
-fn id_list(v: Value) -> Result<Vec<String>, ReadError> {
+fn id_list(v: Json<'_>) -> Result<Vec<String>, ReadError> {
     Ok(match v {
-        Value::Array(items) => items
+        Json::Array(items) => items
             .iter()
             .filter_map(|i| match i {
-                Value::Object(o) => o.get("id").and_then(scalar_to_string),
+                Json::Object(_) => read::get(i, "id").and_then(scalar_to_string),
                 other => scalar_to_string(other),
             })
             .filter(|s| !s.is_empty())
@@ -518,53 +521,57 @@ fn id_list(v: Value) -> Result<Vec<String>, ReadError> {
     })
 }
 
-fn string_or_null(v: Value) -> Result<String, ReadError> {
-    Ok(scalar_to_string(&v).unwrap_or_default())
+fn string_or_null(v: Json<'_>) -> Result<String, ReadError> {
+    Ok(match v {
+        Json::String(s) => s.into_owned(),
+        other => scalar_to_string(&other).unwrap_or_default(),
+    })
 }
 
-fn list_or_null<T: FromJson>(v: Value) -> Result<Vec<T>, ReadError> {
+fn list_or_null<T: FromJson>(v: Json<'_>) -> Result<Vec<T>, ReadError> {
     Ok(Option::<Vec<T>>::from_json(v)?.unwrap_or_default())
 }
 
 /// `{"id": 42, "links": …}`, a bare id, or `""`/`{}`/null (a server booted from a volume).
-fn reference(v: Value) -> Result<String, ReadError> {
+fn reference(v: Json<'_>) -> Result<String, ReadError> {
     Ok(match &v {
-        Value::Object(o) => o.get("id").and_then(scalar_to_string).unwrap_or_default(),
+        Json::Object(_) => read::get(&v, "id")
+            .and_then(scalar_to_string)
+            .unwrap_or_default(),
         other => scalar_to_string(other).unwrap_or_default(),
     })
 }
 
 /// Metadata values are strings in Synnefo, but be tolerant of numbers and booleans.
-fn string_map(v: Value) -> Result<BTreeMap<String, String>, ReadError> {
+fn string_map(v: Json<'_>) -> Result<BTreeMap<String, String>, ReadError> {
     let mut out = BTreeMap::new();
-    if let Value::Object(o) = v {
-        for (k, v) in o {
+    if let Json::Object(members) = v {
+        for (k, v) in members {
             if let Some(s) = scalar_to_string(&v) {
-                out.insert(k, s);
+                out.insert(k.into_owned(), s);
             }
         }
     }
     Ok(out)
 }
 
-/// Each network's addresses; a network whose list is not readable is left out.
-fn addresses(v: Value) -> Result<Vec<(String, Vec<Address>)>, ReadError> {
+/// Each network's addresses, by network name; a network whose list is not readable is left
+/// out.
+fn addresses(v: Json<'_>) -> Result<Vec<(String, Vec<Address>)>, ReadError> {
     let mut out = Vec::new();
-    if let Value::Object(o) = v {
-        for (k, v) in o {
-            if let Ok(a) = Vec::<Address>::from_json(v) {
-                out.push((k, a));
-            }
+    for (k, v) in read::members(v, "a map").unwrap_or_default() {
+        if let Ok(a) = Vec::<Address>::from_json(v) {
+            out.push((k.into_owned(), a));
         }
     }
     Ok(out)
 }
 
 /// `42`, `"42"`, `"100%"` or null → a percentage clamped to 0..=100.
-fn progress(v: Value) -> Result<Option<u8>, ReadError> {
+fn progress(v: Json<'_>) -> Result<Option<u8>, ReadError> {
     let n = match &v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => {
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => {
             return Ok(percent::parse_percent(
                 s.trim().trim_end_matches('%').trim(),
             ));

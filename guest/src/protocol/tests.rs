@@ -113,7 +113,7 @@ fn create_server_body_shape() {
         server: CreateServer {
             name: "n".into(),
             image_ref: "img".into(),
-            flavor_ref: json!(3),
+            flavor_ref: id_value("3"),
             metadata: BTreeMap::new(),
             personality: vec![],
             project: None,

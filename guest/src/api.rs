@@ -109,9 +109,23 @@ pub fn get_server(c: &mut Client, id: &str) -> Result<Server, Error> {
     get::<ServerRoot>(c, Service::Compute, &format!("/servers/{id}"), "a server")
 }
 
-/// `GET /servers/detail`: every server of the user in one call.
-pub fn list_servers(c: &mut Client) -> Result<Vec<Server>, Error> {
-    get::<ServersRoot>(c, Service::Compute, "/servers/detail", "a server list")
+/// `GET /servers/detail`: every server of the user in one call; with `changes-since`, the
+/// servers updated since then, deleted ones included (status `DELETED`), or `None` when none
+/// was (304, no body). Also the answer's `Date`, the cloud's clock.
+pub fn list_servers_changed(
+    c: &mut Client,
+    since: Option<&str>,
+) -> Result<(Option<Vec<Server>>, Option<String>), Error> {
+    let path = match since {
+        Some(t) => format!("/servers/detail?changes-since={}", seg(t)),
+        None => "/servers/detail".to_string(),
+    };
+    let response = c.get_changes(Service::Compute, &path)?;
+    let servers = match response.status {
+        304 => None,
+        _ => Some(parse::<ServersRoot>(&response, &format!("GET {path}"), "a server list")?.open()),
+    };
+    Ok((servers, response.date))
 }
 
 /// `DELETE /servers/<id>` → 204.

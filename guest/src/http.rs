@@ -162,18 +162,33 @@ fn send(request: &Request) -> Result<Response, Error> {
         .map_err(|e| transport(host, describe(&e, host)))?;
 
     let status = response.status();
-    // Only the delay-seconds form (a loaded proxy's 503 usually says how long to wait), and
-    // only on 5xx, the answers that become `unavailable`: three host calls saved on the rest.
-    let retry_after_s = (500..600)
-        .contains(&status)
-        .then(|| response.headers().get("retry-after"))
-        .and_then(|values| {
-            std::str::from_utf8(values.first()?)
-                .ok()?
-                .trim()
-                .parse()
-                .ok()
-        });
+    // Headers are read only where they matter, three host calls saved on the rest: the
+    // `Retry-After` of 5xx answers, the ones that become `unavailable` (only the delay-seconds
+    // form: a loaded proxy's 503 usually says how long to wait), and the `Date` of listings
+    // that want it (the cloud's clock).
+    let retry = (500..600).contains(&status);
+    let (retry_after_s, date) = if retry || request.want_date {
+        let headers = response.headers();
+        let first = |name: &str| {
+            let values = headers.get(name);
+            Some(
+                std::str::from_utf8(values.first()?)
+                    .ok()?
+                    .trim()
+                    .to_string(),
+            )
+        };
+        let retry_after_s = retry
+            .then(|| first("retry-after"))
+            .flatten()
+            .and_then(|v| v.parse().ok());
+        (
+            retry_after_s,
+            request.want_date.then(|| first("date")).flatten(),
+        )
+    } else {
+        (None, None)
+    };
     let incoming = response
         .consume()
         .map_err(|()| transport(host, "cannot read the response body"))?;
@@ -208,6 +223,7 @@ fn send(request: &Request) -> Result<Response, Error> {
         status,
         body: data,
         retry_after_s,
+        date,
     })
 }
 

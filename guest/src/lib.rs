@@ -45,6 +45,7 @@ mod http;
 mod kv;
 pub mod ops;
 pub mod protocol;
+pub mod since;
 pub mod sizing;
 
 /// The WIT records (generated).
@@ -52,7 +53,9 @@ pub use bindings::slipstream::connector::types as wit;
 pub use wit::Error;
 
 use bindings::exports::slipstream::connector::connector::Guest;
-use wit::{ConnectorInfo, Disk, Flavor, Image, Quota, ResizePlan, Size, Tag, Vm, VmSpec};
+use wit::{
+    ConnectorInfo, Disk, Flavor, Image, Quota, ResizePlan, Size, Tag, Vm, VmChanges, VmSpec,
+};
 
 /// The exported component. Only wasm32 builds export it: the symbol names of component exports
 /// (`slipstream:connector/…`) are not valid in a native shared library's symbol list.
@@ -121,7 +124,8 @@ impl Guest for Component {
             |c| ops::create_image(c, &vm_id, &name);
         fn create_vm(spec: VmSpec) -> Vm = |c| ops::create_vm(c, &spec);
         fn get_vm(id: String) -> Vm = |c| ops::get_vm(c, &id);
-        fn list_vms(tags: Vec<Tag>) -> Vec<Vm> = |c| ops::list_vms(c, &tags);
+        fn list_vms_changed(tags: Vec<Tag>, since: Option<String>) -> VmChanges =
+            |c| ops::list_vms_changed(c, &tags, since.as_deref());
         fn delete_vm(id: String) -> () = |c| ops::delete_vm(c, &id);
         fn set_vm_tag(id: String, key: String, value: String) -> () =
             |c| ops::set_vm_tag(c, &id, &key, &value);

@@ -2,7 +2,8 @@
 //! repeated under the [`RetryPolicy`] where that is safe ([`Repeat`]).
 
 use crate::bindings::types::{
-    ConnectorInfo, Disk, Flavor, Image, Quota, ResizePlan, Size, Tag, Vm, VmSpec, VmState,
+    ConnectorInfo, Disk, Flavor, Image, Quota, ResizePlan, Size, Tag, Vm, VmChanges, VmSpec,
+    VmState,
 };
 use crate::build_clock::BuildClock;
 use crate::engine::Connector;
@@ -192,7 +193,17 @@ impl Client {
         create_vm [Never] (spec: VmSpec) -> Vm
     );
     op!(get_vm [Read] (id: String) -> Vm);
-    op!(list_vms [Read] (tags: Vec<Tag>) -> Vec<Vm>);
+    op!(
+        /// What changed among the VMs carrying `tags` since an earlier answer's `as-of`
+        /// (everything when `since` is none); [`crate::orchestrate::listing`] merges it.
+        list_vms_changed [Read] (tags: Vec<Tag>, since: Option<String>) -> VmChanges
+    );
+
+    /// Every VM carrying all `tags`, in one listing call: the full listing of
+    /// [`Client::list_vms_changed`] (the connector interface has no other).
+    pub async fn list_vms(&self, tags: Vec<Tag>) -> Result<Vec<Vm>, CallError> {
+        self.list_vms_changed(tags, None).await.map(|c| c.vms)
+    }
     op!(delete_vm [Delete] (id: String) -> ());
     op!(
         /// Setting a tag to a value is idempotent: repeated like a read.

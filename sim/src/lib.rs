@@ -166,6 +166,12 @@ impl RunningSim {
         self.state.metrics.per_key()
     }
 
+    /// Per `"METHOD /normalized/path"`, the requests that carried `changes-since` and how
+    /// many of them were answered 304.
+    pub fn changes_since_counts(&self) -> BTreeMap<String, metrics::ChangesSince> {
+        self.state.metrics.changes_since()
+    }
+
     /// Resets the request counters.
     pub fn reset_request_counts(&self) {
         self.state.metrics.reset();

@@ -1,5 +1,7 @@
 //! Request counters, keyed by normalized endpoint (`"GET /compute/v2.0/servers/{id}"`).
 //! A leaf module: the HTTP layers count with it and fault rules are keyed like it.
+//! Listings that carried `changes-since` are also counted apart, with their 304s, so that
+//! a test can tell how a client polls.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +13,16 @@ use parking_lot::Mutex;
 pub struct Metrics {
     total: AtomicU64,
     per_key: Mutex<BTreeMap<String, u64>>,
+    changes_since: Mutex<BTreeMap<String, ChangesSince>>,
+}
+
+/// The requests of one endpoint that carried `changes-since`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ChangesSince {
+    /// Requests that carried `changes-since`.
+    pub requests: u64,
+    /// Answered 304: nothing had changed.
+    pub not_modified: u64,
 }
 
 impl Metrics {
@@ -36,10 +48,27 @@ impl Metrics {
         }
     }
 
+    /// Counts one answer of `key` to a request that carried `changes-since`.
+    pub fn record_changes_since(&self, key: &str, not_modified: bool) {
+        let mut m = self.changes_since.lock();
+        let count = match m.get_mut(key) {
+            Some(c) => c,
+            None => m.entry(key.to_string()).or_default(),
+        };
+        count.requests += 1;
+        count.not_modified += u64::from(not_modified);
+    }
+
+    /// Per `"METHOD /normalized/path"`, the requests that carried `changes-since`.
+    pub fn changes_since(&self) -> BTreeMap<String, ChangesSince> {
+        self.changes_since.lock().clone()
+    }
+
     /// Forgets every count.
     pub fn reset(&self) {
         self.total.store(0, Ordering::Relaxed);
         self.per_key.lock().clear();
+        self.changes_since.lock().clear();
     }
 }
 
@@ -87,5 +116,21 @@ mod tests {
             "GET /image/v1.0/images/"
         );
         assert_eq!(normalize("GET", "/"), "GET /");
+    }
+
+    #[test]
+    fn listings_with_changes_since_are_counted_with_their_304s() {
+        let m = Metrics::default();
+        let key = "GET /compute/v2.0/servers/detail";
+        m.record_changes_since(key, false);
+        m.record_changes_since(key, true);
+        m.record_changes_since(key, true);
+        let want = ChangesSince {
+            requests: 3,
+            not_modified: 2,
+        };
+        assert_eq!(m.changes_since()[key], want);
+        m.reset();
+        assert!(m.changes_since().is_empty());
     }
 }

@@ -9,7 +9,7 @@ mod bindings {
 use bindings::exports::slipstream::connector::connector::Guest;
 use bindings::slipstream::connector::types::{
     ConnectorInfo, Disk, DiskState, Error, Flavor, Image, ImageState, Quota, ResizePlan, Size, Tag,
-    Vm, VmSpec, VmState,
+    Vm, VmChanges, VmSpec, VmState,
 };
 use bindings::wasi::clocks::monotonic_clock;
 use bindings::wasi::http::outgoing_handler;
@@ -22,7 +22,7 @@ bindings::export!(Component with_types_in bindings);
 
 const OPS: &[&str] = &[
     "list-flavors", "resolve-size", "list-images", "get-image", "delete-image",
-    "set-image-public", "create-image", "create-vm", "get-vm", "list-vms", "delete-vm",
+    "set-image-public", "create-image", "create-vm", "get-vm", "list-vms-changed", "delete-vm",
     "start-vm", "stop-vm", "reboot-vm", "plan-resize", "resize-vm", "list-disks", "get-disk",
     "attach-disk", "detach-disk", "delete-disk", "project-quota", "set-vm-tag",
 ];
@@ -315,19 +315,21 @@ impl Guest for Component {
         }
     }
 
-    fn list_vms(tags: Vec<Tag>) -> Result<Vec<Vm>, Error> {
-        match enter("list-vms")? {
-            Mode::Garbage => Ok((0..10_000)
+    /// Always a full listing, and no token: the caller keeps listing in full.
+    fn list_vms_changed(tags: Vec<Tag>, _since: Option<String>) -> Result<VmChanges, Error> {
+        let vms = match enter("list-vms-changed")? {
+            Mode::Garbage => (0..10_000)
                 .map(|i| garbage_vm(i.to_string(), "x".repeat(1024)))
-                .collect()),
+                .collect(),
             _ => {
                 let vm = vm("1", "test-vm", VmState::Running);
                 let matches = tags
                     .iter()
                     .all(|t| vm.tags.iter().any(|v| v.key == t.key && v.value == t.value));
-                Ok(if matches { vec![vm] } else { vec![] })
+                if matches { vec![vm] } else { vec![] }
             }
-        }
+        };
+        Ok(VmChanges { full: true, vms, gone: vec![], as_of: None })
     }
 
     fn delete_vm(id: String) -> Result<(), Error> {

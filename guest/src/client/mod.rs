@@ -84,6 +84,7 @@ impl Client {
                 ("Content-Type".into(), "application/json".into()),
             ],
             body: Some(body),
+            want_date: false,
         };
         let what = format!("POST {}", path_of(&url));
         let response = success(self.transport.send(&request)?, &what)?;
@@ -118,6 +119,25 @@ impl Client {
         body: Option<&[u8]>,
         extra_headers: &[(&str, &str)],
     ) -> Result<Response, Error> {
+        self.exchange(service, method, path, body, extra_headers, false)
+    }
+
+    /// `GET` of a listing filtered by `changes-since`: a 304 (nothing changed; no body) is an
+    /// answer too, and the answer's `Date` is read, the time the next listing is to start from.
+    pub fn get_changes(&mut self, service: Service, path: &str) -> Result<Response, Error> {
+        self.exchange(service, Method::Get, path, None, &[], true)
+    }
+
+    /// [`Client::call`]; a `changes` request also takes a 304 and reads the `Date`.
+    fn exchange(
+        &mut self,
+        service: Service,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+        extra_headers: &[(&str, &str)],
+        changes: bool,
+    ) -> Result<Response, Error> {
         // Errors name the first attempt's path.
         let mut what = None;
         loop {
@@ -140,6 +160,7 @@ impl Client {
                 url,
                 headers,
                 body: body.map(<[u8]>::to_vec),
+                want_date: changes,
             };
             let response = self.transport.send(&request)?;
             if response.status == 401 && self.catalog_cached {
@@ -148,6 +169,9 @@ impl Client {
                 self.catalog = None;
                 self.authenticate()?;
                 continue;
+            }
+            if changes && response.status == 304 {
+                return Ok(response);
             }
             return success(response, what);
         }

@@ -76,6 +76,7 @@ pub fn json(status: u16, v: serde_json::Value) -> Response {
         status,
         body: v.to_string().into_bytes(),
         retry_after_s: None,
+        date: None,
     }
 }
 

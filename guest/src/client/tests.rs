@@ -196,6 +196,7 @@ fn non_json_identity_answer_is_a_protocol_error() {
             status: 200,
             body: b"<html>login</html>".to_vec(),
             retry_after_s: None,
+            date: None,
         })
     });
     let err = client(&fake, &MemCache::default()).catalog().unwrap_err();

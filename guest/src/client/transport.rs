@@ -30,6 +30,8 @@ pub struct Request {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+    /// Whether to read the answer's `Date` (host calls saved on every other request).
+    pub want_date: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct Response {
     pub body: Vec<u8>,
     /// The answer's `Retry-After`, in seconds (only the delay form; a date is ignored).
     pub retry_after_s: Option<u32>,
+    /// The answer's `Date` (the cloud's clock), when the request wanted it.
+    pub date: Option<String>,
 }
 
 /// Sends one request and reads the whole answer; fails only when no HTTP answer came.

@@ -33,7 +33,7 @@ pub const CAPABILITIES: [&str; 24] = [
     "create-image",
     "create-vm",
     "get-vm",
-    "list-vms",
+    "list-vms-changed",
     "delete-vm",
     "set-vm-tag",
     "start-vm",

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::*;
 use crate::Error;
 use crate::client::testing::*;
-use crate::client::{Client, Method, Request};
+use crate::client::{Client, Method, Request, path_of};
 use crate::fixtures::{tag, vm_spec};
 use crate::wit::{DiskState, ImageState, Shape, Size, VmSpec, VmState};
 
@@ -218,6 +218,9 @@ fn images_by_name() {
 #[test]
 fn list_vms_is_one_call_filtered_by_tags() {
     let fake = cloud();
+    let list_vms = |c: &mut Client, tags: &[crate::wit::Tag]| {
+        list_vms_changed(c, tags, None).map(|changes| changes.vms)
+    };
     let vms = run(&fake, |c| list_vms(c, &[tag("run", "r1")])).unwrap();
     let ids: Vec<_> = vms.iter().map(|v| v.id.as_str()).collect();
     assert_eq!(ids, vec!["1", "2"]);
@@ -236,6 +239,176 @@ fn list_vms_is_one_call_filtered_by_tags() {
         .filter(|(_, p)| p.contains("/servers"))
         .collect();
     assert_eq!(servers.len(), 2, "one listing per call, never one per VM");
+}
+
+const DATE: &str = "Sun, 29 Nov 2026 12:00:00 GMT";
+const SINCE: &str = "2026-11-29T11:50:00Z";
+
+/// An answer of the cloud with its `Date`; a 304 has no body.
+fn dated(status: u16, body: serde_json::Value, date: Option<&str>) -> crate::client::Response {
+    let mut r = json(status, body);
+    if status == 304 {
+        r.body.clear();
+    }
+    r.date = date.map(str::to_string);
+    r
+}
+
+/// A cloud whose `GET /servers/detail` answers `full`, and `changes` when asked for changes.
+fn changing_cloud(full: serde_json::Value, changes: crate::client::Response) -> Fake {
+    let fake = fake_with_identity();
+    fake.on(move |r| {
+        let u = r.url.as_str();
+        if u == format!("{COMPUTE}/servers/detail") {
+            Some(dated(200, full.clone(), Some(DATE)))
+        } else if u.starts_with(&format!("{COMPUTE}/servers/detail?changes-since=")) {
+            Some(changes.clone())
+        } else {
+            None
+        }
+    });
+    fake
+}
+
+fn ids(vms: &[crate::wit::Vm]) -> Vec<&str> {
+    vms.iter().map(|v| v.id.as_str()).collect()
+}
+
+/// The token is a second (the overlap) before the answer's `Date`, less the round trip
+/// rounded up to a whole second: here 0 or 1 s.
+fn assert_dated(as_of: Option<&str>) {
+    let ok = ["2026-11-29T11:59:59Z", "2026-11-29T11:59:58Z"];
+    assert!(as_of.is_some_and(|t| ok.contains(&t)), "{as_of:?}");
+}
+
+#[test]
+fn without_since_the_changes_are_a_full_listing_dated_by_the_cloud() {
+    let fake = changing_cloud(
+        json!({"servers": [
+            server(1, "ACTIVE", json!({"run": "r1"})),
+            server(3, "ERROR", json!({"run": "r2"}))
+        ]}),
+        dated(304, json!(null), Some(DATE)),
+    );
+    let changes = run(&fake, |c| list_vms_changed(c, &[tag("run", "r1")], None)).unwrap();
+    assert!(changes.full);
+    assert_eq!(ids(&changes.vms), vec!["1"]);
+    assert!(changes.gone.is_empty(), "a full listing names nothing gone");
+    assert_dated(changes.as_of.as_deref());
+    let log = fake.log.borrow();
+    let listing = log.last().unwrap();
+    assert_eq!(path_of(&listing.url), "/compute/v2.0/servers/detail");
+    assert!(listing.want_date, "the listing reads the cloud's Date");
+}
+
+#[test]
+fn changes_since_give_the_changed_vms_and_name_the_gone() {
+    let fake = changing_cloud(
+        json!({"servers": []}),
+        dated(
+            200,
+            json!({"servers": [
+                server(1, "ACTIVE", json!({"run": "r1"})),
+                server(2, "DELETED", json!({"run": "r1"})),
+                server(3, "ACTIVE", json!({"run": "r2"}))
+            ]}),
+            Some(DATE),
+        ),
+    );
+    let changes = run(&fake, |c| {
+        list_vms_changed(c, &[tag("run", "r1")], Some(SINCE))
+    })
+    .unwrap();
+    assert!(!changes.full);
+    assert_eq!(ids(&changes.vms), vec!["1"]);
+    assert_eq!(
+        changes.gone,
+        vec!["2", "3"],
+        "deleted, or not carrying the tags"
+    );
+    assert_dated(changes.as_of.as_deref());
+    assert_eq!(
+        fake.paths().last().unwrap(),
+        "/compute/v2.0/servers/detail?changes-since=2026-11-29T11%3A50%3A00Z"
+    );
+}
+
+#[test]
+fn a_304_changes_nothing_and_moves_the_token_on_by_its_date() {
+    let fake = changing_cloud(json!({"servers": []}), dated(304, json!(null), Some(DATE)));
+    let changes = run(&fake, |c| {
+        list_vms_changed(c, &[tag("run", "r1")], Some(SINCE))
+    })
+    .unwrap();
+    assert!(!changes.full && changes.vms.is_empty() && changes.gone.is_empty());
+    assert_dated(changes.as_of.as_deref());
+    assert_eq!(fake.paths().len(), 2, "the identity, then one listing");
+
+    // Without a usable Date, nothing has changed since the same time still.
+    let fake = changing_cloud(json!({"servers": []}), dated(304, json!(null), None));
+    let changes = run(&fake, |c| {
+        list_vms_changed(c, &[tag("run", "r1")], Some(SINCE))
+    })
+    .unwrap();
+    assert_eq!(changes.as_of.as_deref(), Some(SINCE));
+}
+
+#[test]
+fn an_answer_without_a_usable_date_gives_no_token() {
+    let fake = changing_cloud(
+        json!({"servers": []}),
+        dated(200, json!({"servers": []}), Some("yesterday")),
+    );
+    let changes = run(&fake, |c| {
+        list_vms_changed(c, &[tag("run", "r1")], Some(SINCE))
+    })
+    .unwrap();
+    assert_eq!(changes.as_of, None, "the caller lists in full next time");
+}
+
+#[test]
+fn a_since_the_cloud_refuses_falls_back_to_a_full_listing_in_the_same_call() {
+    for message in [
+        "Too old changes-since value.",
+        "changes-since value set in the future.",
+        "Invalid changes-since parameter.",
+    ] {
+        let fake = changing_cloud(
+            json!({"servers": [server(1, "ACTIVE", json!({"run": "r1"}))]}),
+            json(
+                400,
+                json!({"badRequest": {"code": 400, "message": message}}),
+            ),
+        );
+        let changes = run(&fake, |c| {
+            list_vms_changed(c, &[tag("run", "r1")], Some(SINCE))
+        })
+        .unwrap();
+        assert!(changes.full, "{message}");
+        assert_eq!(ids(&changes.vms), vec!["1"]);
+        assert_dated(changes.as_of.as_deref());
+        let paths = fake.paths();
+        assert_eq!(paths.len(), 3, "{paths:?}");
+        assert!(paths[1].contains("changes-since") && !paths[2].contains("changes-since"));
+    }
+}
+
+#[test]
+fn other_failures_of_a_listing_of_changes_are_errors() {
+    let fake = changing_cloud(
+        json!({"servers": []}),
+        json(
+            503,
+            json!({"serviceUnavailable": {"code": 503, "message": "busy"}}),
+        ),
+    );
+    let e = run(&fake, |c| list_vms_changed(c, &[], Some(SINCE))).unwrap_err();
+    assert!(matches!(e, Error::Unavailable(_)), "{e:?}");
+    assert_eq!(
+        fake.paths().len(),
+        2,
+        "not repeated: the host repeats what is transient"
+    );
 }
 
 #[test]

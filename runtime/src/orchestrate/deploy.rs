@@ -1,6 +1,7 @@
 //! Deployments: many VMs in node groups, created concurrently (at most `concurrency` calls in
 //! flight), tagged with one run id and each with its *slot* (node group, index), waited for
-//! together with one list call per poll interval, cleaned up on failure.
+//! together with one list call per poll interval (after the first, a listing of what changed:
+//! [`super::listing`]), cleaned up on failure.
 //!
 //! A public cloud answers 503s, drops connections and loses replies after it acted, so every
 //! slot goes through a small state machine ([`super::slots`]): a create whose outcome is unclear
@@ -10,6 +11,7 @@
 
 use super::configure::Configure;
 use super::lease::{Lease, LeaseHeld};
+use super::listing::Listing;
 use super::slots::{Slot, SlotState, Slots};
 use super::wait::Poll;
 use super::{TAG_DEPLOYMENT, TAG_INDEX, TAG_NODE, TAG_RUN, tag};
@@ -127,6 +129,7 @@ impl Run<'_> {
         let mut intervals = poll.intervals();
         let mut phase = "";
         let mut last_look = Instant::now();
+        let mut listing = Listing::new(vec![tag(TAG_RUN, self.run_id)]);
         loop {
             if slots.any(SlotState::ToCreate) {
                 self.phase(&mut phase, "creating VMs");
@@ -135,8 +138,9 @@ impl Run<'_> {
                 // Replacements start a new build: time the polls on it again.
                 intervals = poll.intervals();
             }
-            // One list call per interval for the whole run, whatever its size.
-            match self.client.list_vms(vec![tag(TAG_RUN, self.run_id)]).await {
+            // One list call per interval for the whole run, whatever its size; after the
+            // first, it carries only what changed.
+            match listing.poll(self.client).await {
                 Ok(vms) => {
                     lease.check(&vms)?;
                     lease.renew(self.client, &vms).await;

@@ -6,6 +6,7 @@
 pub mod configure;
 pub mod deploy;
 pub mod lease;
+pub mod listing;
 mod plan;
 mod slots;
 pub mod wait;

@@ -160,7 +160,11 @@ async fn dump_state(State(st): State<AppState>) -> Response {
 }
 
 async fn requests(State(st): State<AppState>) -> Response {
-    let v: Value = json!({"total": st.metrics.total(), "per_endpoint": st.metrics.per_key()});
+    let v: Value = json!({
+        "total": st.metrics.total(),
+        "per_endpoint": st.metrics.per_key(),
+        "changes_since": st.metrics.changes_since(),
+    });
     axum::Json(v).into_response()
 }
 

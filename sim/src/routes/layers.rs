@@ -18,7 +18,8 @@ pub async fn endpoint_not_found() -> ApiError {
     ApiError::bad("API endpoint not found")
 }
 
-/// Counts every request, and adds Synnefo's `Vary` and `Cache-Control` to service replies.
+/// Counts every request (and apart, those with `changes-since` and their 304s), and adds
+/// Synnefo's `Vary` and `Cache-Control` to service replies.
 pub async fn count_and_headers(
     State(state): State<AppState>,
     req: Request,
@@ -27,7 +28,15 @@ pub async fn count_and_headers(
     let key = normalize(req.method().as_str(), req.uri().path());
     state.metrics.record(&key);
     let is_admin = req.uri().path().starts_with("/_sim");
+    let since = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("changes-since=")));
     let mut resp = next.run(req).await;
+    if since {
+        let not_modified = resp.status() == axum::http::StatusCode::NOT_MODIFIED;
+        state.metrics.record_changes_since(&key, not_modified);
+    }
     if !is_admin {
         let h = resp.headers_mut();
         h.insert(header::VARY, HeaderValue::from_static("X-Auth-Token"));

@@ -554,6 +554,18 @@ struct Deployed {
     took: Duration,
     requests: u64,
     lists: u64,
+    /// Of `lists`, those that asked only for what changed (`changes-since`), and of those,
+    /// the ones answered 304 (nothing had).
+    changes: okeanos_sim::metrics::ChangesSince,
+}
+
+impl Deployed {
+    fn lists(&self) -> String {
+        format!(
+            "{} list calls ({} of them `changes-since`, {} answered 304)",
+            self.lists, self.changes.requests, self.changes.not_modified
+        )
+    }
 }
 
 async fn deploy_once(
@@ -573,6 +585,10 @@ async fn deploy_once(
     let r = deploy::deploy(client, &plan, run_id, &opts, Arc::new(Quiet)).await?;
     let took = t.elapsed();
     let lists = sim.request_counts().get(LIST_KEY).copied().unwrap_or(0);
+    let changes = sim
+        .changes_since_counts()
+        .remove(LIST_KEY)
+        .unwrap_or_default();
     let requests = sim.request_count();
     anyhow::ensure!(r.vms.len() == count, "{} VMs, not {count}", r.vms.len());
     cleanup_run(client, run_id, opts.poll).await?;
@@ -580,6 +596,7 @@ async fn deploy_once(
         took,
         requests,
         lists,
+        changes,
     })
 }
 
@@ -589,17 +606,19 @@ async fn deploys(w: &World, report: &mut Report) -> anyhow::Result<()> {
     for count in [1, 100, 1000] {
         let d = deploy_once(&w.client, &w.sim, count, &format!("bench{count}")).await?;
         println!(
-            "deploy {count} VMs: {:.2?}, {} requests, {} list calls",
-            d.took, d.requests, d.lists
+            "deploy {count} VMs: {:.2?}, {} requests, {}",
+            d.took,
+            d.requests,
+            d.lists()
         );
         report.row(
             &format!("deploy {count} VM(s), 0.5 s builds (poll seeded with 0.5 s), concurrency 64"),
             format!(
-                "{}; {} requests = **{:.2} per VM**; {} list calls",
+                "{}; {} requests = **{:.2} per VM**; {}",
                 fmt_duration(d.took),
                 d.requests,
                 d.requests as f64 / count as f64,
-                d.lists
+                d.lists()
             ),
             None,
         );
@@ -620,11 +639,11 @@ async fn deploys(w: &World, report: &mut Report) -> anyhow::Result<()> {
     report.row(
         "deploy 50 VMs under 10% 503s, 5% dropped connections, 3% lost replies on every endpoint",
         format!(
-            "{}; {} requests ({:.2} per VM); {} list calls; exactly 50 VMs",
+            "{}; {} requests ({:.2} per VM); {}; exactly 50 VMs",
             fmt_duration(d.took),
             d.requests,
             d.requests as f64 / 50.0,
-            d.lists
+            d.lists()
         ),
         None,
     );
@@ -663,8 +682,10 @@ async fn deploy_slow_cloud(runtime: &Runtime, report: &mut Report) -> anyhow::Re
     for i in 1..=3 {
         let d = deploy_once(&client, &sim, 1, &format!("slow{i}")).await?;
         println!(
-            "deploy 1 VM, 3 s build, 50 ms latency, run {i}: {:.2?}, {} requests, {} list calls",
-            d.took, d.requests, d.lists
+            "deploy 1 VM, 3 s build, 50 ms latency, run {i}: {:.2?}, {} requests, {}",
+            d.took,
+            d.requests,
+            d.lists()
         );
         runs.push(d);
     }
@@ -672,13 +693,17 @@ async fn deploy_slow_cloud(runtime: &Runtime, report: &mut Report) -> anyhow::Re
     report.row(
         "deploy 1 VM, 3 s build + 50 ms latency on every request, poll seeded with 3 s (3 runs)",
         format!(
-            "{}; list calls per run {}; requests per run {}",
+            "{}; list calls per run {} (`changes-since` {}); requests per run {}",
             runs.iter()
                 .map(|d| fmt_duration(d.took))
                 .collect::<Vec<_>>()
                 .join(" / "),
             runs.iter()
                 .map(|d| d.lists.to_string())
+                .collect::<Vec<_>>()
+                .join(" / "),
+            runs.iter()
+                .map(|d| d.changes.requests.to_string())
                 .collect::<Vec<_>>()
                 .join(" / "),
             runs.iter()

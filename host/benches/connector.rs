@@ -896,9 +896,7 @@ fn serve_child(config: PathBuf) {
             .await
             .expect("the registry builds");
         let state = ServerState::new(built.registry.clone(), &config).expect("the server state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a port");
+        let listener = serve::bind("127.0.0.1:0").await.expect("a port");
         println!(
             "listening http://{}",
             listener.local_addr().expect("an address")

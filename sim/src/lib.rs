@@ -82,12 +82,24 @@ pub struct RunningSim {
     ssh_task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// Listens on `listen` with a backlog of 4,096 (capped by `net.core.somaxconn`) where tokio's
+/// `TcpListener::bind` asks for 1,024: a thousand clients connecting at once (the benchmarks,
+/// a host's burst of calls) overflowed it, and each dropped handshake costs a 1 s SYN
+/// retransmission, which a real cloud's front end does not impose.
+fn bind(listen: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match listen {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(listen)?;
+    socket.listen(4096)
+}
+
 /// Binds `listen` (port 0 allowed) and serves the simulator in a tokio task.
 pub async fn spawn(config: SimConfig, listen: SocketAddr) -> anyhow::Result<RunningSim> {
     let state = app_state(&config)?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding the simulator to {listen}"))?;
+    let listener = bind(listen).with_context(|| format!("binding the simulator to {listen}"))?;
     let addr = listener.local_addr()?;
     let (tls, ca_pem) = match &config.tls {
         Some(t) => {

@@ -378,6 +378,33 @@ pub async fn serve_on(
 /// How long requests in flight (e.g. `?wait=true`) may take to finish after Ctrl-C.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// The listen backlog of the API socket (the kernel caps it at `net.core.somaxconn`, 4,096 by
+/// default). tokio's `TcpListener::bind` asks for 1,024; a burst of a thousand clients
+/// connecting at once overflowed it, and each dropped handshake costs its client a 1 s SYN
+/// retransmission.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `listen` (`host:port`; the first of its addresses that can be bound) with
+/// [`LISTEN_BACKLOG`].
+pub async fn bind(listen: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let mut failed = None;
+    for addr in tokio::net::lookup_host(listen).await? {
+        let socket = match addr {
+            std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        // As tokio's `bind` does: a restarted server can take its port back at once.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(e) => failed = Some(e),
+        }
+    }
+    Err(failed.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the name has no address")
+    }))
+}
+
 /// `connector-host serve`: builds the registry, serves until Ctrl-C.
 pub async fn run(
     config: &HostConfig,
@@ -390,13 +417,9 @@ pub async fn run(
         .listen
         .or_else(|| config.server.listen.clone())
         .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {listen} (in use? pick another with --listen or [server] listen)"
-            )
-        })?;
+    let listener = bind(&listen).await.with_context(|| {
+        format!("cannot listen on {listen} (in use? pick another with --listen or [server] listen)")
+    })?;
     let addr = listener.local_addr()?;
     let built = build_registry(config, okeanos_component).await?;
     let watcher = config

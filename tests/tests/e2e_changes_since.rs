@@ -174,3 +174,46 @@ async fn a_vm_deleted_behind_the_runs_back_is_seen_in_a_listing_of_changes() {
     let (_, since, _) = listings(&h);
     assert!(since >= 1, "{since} listings of changes");
 }
+
+/// A configuration step that only takes its time.
+#[derive(Debug)]
+struct SlowConfigure(Duration);
+
+impl connector_runtime::orchestrate::configure::Configure for SlowConfigure {
+    fn configure<'a>(
+        &'a self,
+        _run_id: &'a str,
+        _vms: &'a [deploy::DeployedVm],
+    ) -> connector_runtime::orchestrate::configure::ConfigureFuture<'a> {
+        Box::pin(async move {
+            tokio::time::sleep(self.0).await;
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_lease_renewals_of_a_long_configuration_list_only_what_changed() {
+    let h = harness(Duration::from_millis(300)).await;
+    h.sim.reset_request_counts();
+    let opts = DeployOptions {
+        // Renewed every 200 ms while the 1.5 s configuration runs.
+        lease_ttl: Duration::from_millis(600),
+        configure: Some(Arc::new(SlowConfigure(Duration::from_millis(1500)))),
+        ..opts()
+    };
+    let r = deploy::deploy(&h.client, &plan(3), "poll-cfg", &opts, Arc::new(Quiet))
+        .await
+        .unwrap();
+    assert_eq!(r.vms.len(), 3);
+    let (all, since, _) = listings(&h);
+    assert!(
+        all >= 4,
+        "the lease was looked at while configuring: {all} listings"
+    );
+    assert_eq!(
+        all - since,
+        1,
+        "only the first listing is full: {all} listings"
+    );
+}

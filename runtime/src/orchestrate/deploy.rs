@@ -159,7 +159,7 @@ impl Run<'_> {
                     self.observer.progress(&slots.progress(self.plan));
                     if slots.all_running() {
                         let done = match self.finish(slots, &vms).await {
-                            Ok(done) => self.configure(done, &mut lease).await,
+                            Ok(done) => self.configure(done, &mut lease, &mut listing).await,
                             Err(e) => Err(e),
                         };
                         if done.is_ok() {
@@ -191,11 +191,13 @@ impl Run<'_> {
     }
 
     /// Runs the configuration step (if any) on the run's VMs, renewing the run's lease while
-    /// it lasts: recipes may take far longer than a lease.
+    /// it lasts: recipes may take far longer than a lease. Each look at the run goes on with
+    /// the wait's listing: only what changed since.
     async fn configure(
         &self,
         done: DeployResult,
         lease: &mut Lease,
+        listing: &mut Listing,
     ) -> anyhow::Result<DeployResult> {
         let Some(configure) = &self.opts.configure else {
             return Ok(done);
@@ -207,7 +209,7 @@ impl Run<'_> {
             tokio::select! {
                 result = &mut work => break result,
                 () = tokio::time::sleep(renew_every) => {
-                    match self.client.list_vms(vec![tag(TAG_RUN, self.run_id)]).await {
+                    match listing.poll(self.client).await {
                         Ok(vms) => {
                             lease.check(&vms)?;
                             lease.renew(self.client, &vms).await;

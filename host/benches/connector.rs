@@ -1044,50 +1044,63 @@ impl Estimates {
     }
 }
 
+/// A row of criterion's median for `id`, if that group ran; the median, for rows built on it.
+fn median_row(
+    est: &Estimates,
+    report: &mut Report,
+    id: &str,
+    what: &str,
+    goal: Option<(&str, Duration)>,
+) -> Option<Duration> {
+    let d = est.median(id)?;
+    let goal = goal.map(|(text, max)| (text.to_string(), d <= max));
+    report.row(what, fmt_duration(d), goal);
+    Some(d)
+}
+
 fn call_rows(est: &Estimates, report: &mut Report) {
-    if let Some(d) = est.median("instantiate") {
-        report.row(
-            "instantiate inline: a fresh instance from `InstancePre` (admission, store, instance), no call",
-            fmt_duration(d),
-            None,
-        );
-    }
-    if let Some(d) = est.median("info") {
-        report.row(
-            "`info` on a fresh instance (no network), one call at a time: one of the connector's ready instances, never called before, its replacement made in the background",
-            fmt_duration(d),
-            Some(("≤ 30 µs".into(), d <= Duration::from_micros(30))),
-        );
-    }
-    if let Some(d) = est.median("info-back-to-back") {
-        report.row(
-            "`info` calls back to back, each on a fresh instance (bound by making instances: the ready ones are used up)",
-            fmt_duration(d),
-            None,
-        );
-    }
-    if let Some(d) = est.median("info-inline") {
-        report.row(
-            "`info` on a fresh instance made inline (`[engine] warm_instances = 0`)",
-            fmt_duration(d),
-            None,
-        );
-    }
-    let (guest, native) = (est.median("get-vm/guest"), est.median("get-vm/native"));
-    if let Some(g) = guest {
-        report.row(
-            "`get-vm` through the guest: fresh instance + `GET /servers/{id}` + JSON (pooled connection)",
-            fmt_duration(g),
-            None,
-        );
-    }
-    if let Some(n) = native {
-        report.row(
-            "the same `GET /servers/{id}` by plain Rust (reqwest + serde, kept-alive client)",
-            fmt_duration(n),
-            None,
-        );
-    }
+    median_row(
+        est,
+        report,
+        "instantiate",
+        "instantiate inline: a fresh instance from `InstancePre` (admission, store, instance), no call",
+        None,
+    );
+    median_row(
+        est,
+        report,
+        "info",
+        "`info` on a fresh instance (no network), one call at a time: one of the connector's ready instances, never called before, its replacement made in the background",
+        Some(("≤ 30 µs", Duration::from_micros(30))),
+    );
+    median_row(
+        est,
+        report,
+        "info-back-to-back",
+        "`info` calls back to back, each on a fresh instance (bound by making instances: the ready ones are used up)",
+        None,
+    );
+    median_row(
+        est,
+        report,
+        "info-inline",
+        "`info` on a fresh instance made inline (`[engine] warm_instances = 0`)",
+        None,
+    );
+    let guest = median_row(
+        est,
+        report,
+        "get-vm/guest",
+        "`get-vm` through the guest: fresh instance + `GET /servers/{id}` + JSON (pooled connection)",
+        None,
+    );
+    let native = median_row(
+        est,
+        report,
+        "get-vm/native",
+        "the same `GET /servers/{id}` by plain Rust (reqwest + serde, kept-alive client)",
+        None,
+    );
     if let (Some(g), Some(n)) = (guest, native) {
         let ratio = g.as_secs_f64() / n.as_secs_f64();
         report.row(
@@ -1103,21 +1116,20 @@ fn call_rows(est: &Estimates, report: &mut Report) {
             None,
         );
     }
-    let (guest, native) = (est.median("list-100/guest"), est.median("list-100/native"));
-    if let Some(g) = guest {
-        report.row(
-            "`list-vms` of 100 VMs through the guest (`GET /servers/detail`)",
-            fmt_duration(g),
-            None,
-        );
-    }
-    if let Some(n) = native {
-        report.row(
-            "the same `GET /servers/detail` by plain Rust",
-            fmt_duration(n),
-            None,
-        );
-    }
+    let guest = median_row(
+        est,
+        report,
+        "list-100/guest",
+        "`list-vms` of 100 VMs through the guest (`GET /servers/detail`)",
+        None,
+    );
+    let native = median_row(
+        est,
+        report,
+        "list-100/native",
+        "the same `GET /servers/detail` by plain Rust",
+        None,
+    );
     if let (Some(g), Some(n)) = (guest, native) {
         report.row(
             "list of 100 VMs guest / native",

@@ -217,3 +217,40 @@ async fn the_lease_renewals_of_a_long_configuration_list_only_what_changed() {
         "only the first listing is full: {all} listings"
     );
 }
+
+#[tokio::test]
+async fn cleaning_up_a_run_waits_on_listings_of_changes() {
+    let h = Harness::with_config(SimConfig {
+        timings: Timings {
+            // Deletions outlast several polls of the wait.
+            delete: Duration::from_millis(1500),
+            ..e2e_tests::fast_timings()
+        },
+        ..Default::default()
+    })
+    .await;
+    let r = deploy::deploy(&h.client, &plan(4), "poll-clean", &opts(), Arc::new(Quiet))
+        .await
+        .unwrap();
+    h.sim.reset_request_counts();
+    let poll = Poll::new(Duration::from_millis(200), Duration::from_secs(60));
+    let n = connector_runtime::orchestrate::cleanup_run(&h.client, "poll-clean", poll)
+        .await
+        .unwrap();
+    assert_eq!(n, 4);
+    for d in &r.vms {
+        let id: u64 = d.vm.id.parse().unwrap();
+        assert_eq!(
+            h.sim.backend().server_status(id).as_deref(),
+            Some("DELETED"),
+            "the wait ended only once VM {id} was gone"
+        );
+    }
+    let (all, since, _) = listings(&h);
+    assert!(since >= 1, "the wait polled more than once: {all} listings");
+    assert_eq!(
+        all - since,
+        2,
+        "full listings: the run's VMs, then the wait's first: {all} listings"
+    );
+}

@@ -1,6 +1,7 @@
 //! Waiting with deadlines: every wait polls at a bounded rate, notices failure states, and
 //! gives up at its deadline with an error that says what it was waiting for.
 
+use super::listing::Listing;
 use crate::bindings::types::{Disk, DiskState, Image, ImageState, Tag, Vm, VmState};
 use crate::client::Client;
 use crate::error::CallError;
@@ -219,7 +220,8 @@ pub async fn vm_until(
     .await
 }
 
-/// Waits on every VM carrying `tags` with ONE list call per interval, whatever their number.
+/// Waits on every VM carrying `tags` with ONE list call per interval, whatever their number:
+/// a full listing first, then only what changed (see [`Listing`]).
 /// `step` sees each listing and decides: `Some(result)` ends the wait.
 pub async fn vms_by_tags<T>(
     client: &Client,
@@ -228,7 +230,9 @@ pub async fn vms_by_tags<T>(
     what: &str,
     mut step: impl FnMut(&[Vm]) -> Option<anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
-    let fetch = || client.list_vms(tags.to_vec());
+    // One poll at a time; the lock only lets each poll's future borrow the listing.
+    let listing = tokio::sync::Mutex::new(Listing::new(tags.to_vec()));
+    let fetch = || async { listing.lock().await.poll(client).await };
     poll_until(poll, what, fetch, |r| match r.map(|vms| step(&vms)) {
         Ok(None) => Step::Pending(None),
         Ok(Some(Ok(t))) => Step::Done(t),

@@ -17,6 +17,7 @@ use crate::bindings::types::{
 use crate::client::Client;
 use anyhow::{Context, bail};
 use configure::Configure;
+use listing::Listing;
 use plan::DeployedVm;
 use std::sync::Arc;
 use wait::{Poll, Step};
@@ -160,14 +161,19 @@ fn cleanup_note(result: &anyhow::Result<usize>) -> String {
 
 /// Deletes every VM of a run and waits until they are gone. Returns how many there were.
 pub async fn cleanup_run(client: &Client, run_id: &str, poll: Poll) -> anyhow::Result<usize> {
-    let tags = vec![tag(TAG_RUN, run_id)];
-    let vms = wait::retry(poll, "list the run's VMs", || client.list_vms(tags.clone())).await?;
+    // The listing that finds the VMs is the wait's first, full one: its later polls list
+    // only what changed.
+    let listing = tokio::sync::Mutex::new(Listing::new(vec![tag(TAG_RUN, run_id)]));
+    let vms = wait::retry(poll, "list the run's VMs", || async {
+        listing.lock().await.poll(client).await
+    })
+    .await?;
     let ids: Vec<String> = vms
         .iter()
         .filter(|v| v.state != VmState::Terminated)
         .map(|v| v.id.clone())
         .collect();
-    terminate_many(client, &ids, &tags, poll).await?;
+    delete_and_wait(client, &ids, listing.into_inner(), poll).await?;
     Ok(ids.len())
 }
 
@@ -177,6 +183,16 @@ pub async fn terminate_many(
     client: &Client,
     ids: &[String],
     listing_tags: &[Tag],
+    poll: Poll,
+) -> anyhow::Result<()> {
+    delete_and_wait(client, ids, Listing::new(listing_tags.to_vec()), poll).await
+}
+
+/// [`terminate_many`], waiting on `listing` (which may have made its first poll already).
+async fn delete_and_wait(
+    client: &Client,
+    ids: &[String],
+    listing: Listing,
     poll: Poll,
 ) -> anyhow::Result<()> {
     if ids.is_empty() {
@@ -210,7 +226,7 @@ pub async fn terminate_many(
         }
     }
     let pending: std::collections::BTreeSet<String> = ids.iter().cloned().collect();
-    wait::vms_by_tags(client, listing_tags, poll, "the VMs to be deleted", |vms| {
+    wait::vms_listed(client, listing, poll, "the VMs to be deleted", |vms| {
         let left = vms
             .iter()
             .filter(|v| pending.contains(&v.id) && v.state != VmState::Terminated)

@@ -2,7 +2,7 @@
 //! gives up at its deadline with an error that says what it was waiting for.
 
 use super::listing::Listing;
-use crate::bindings::types::{Disk, DiskState, Image, ImageState, Tag, Vm, VmState};
+use crate::bindings::types::{Disk, DiskState, Image, ImageState, Vm, VmState};
 use crate::client::Client;
 use crate::error::CallError;
 use crate::retry::worth_polling_again;
@@ -220,18 +220,18 @@ pub async fn vm_until(
     .await
 }
 
-/// Waits on every VM carrying `tags` with ONE list call per interval, whatever their number:
-/// a full listing first, then only what changed (see [`Listing`]).
-/// `step` sees each listing and decides: `Some(result)` ends the wait.
-pub async fn vms_by_tags<T>(
+/// Waits on the VMs of `listing` with ONE list call per interval, whatever their number: a
+/// full listing first (unless the listing already made it), then only what changed (see
+/// [`Listing`]). `step` sees each listing and decides: `Some(result)` ends the wait.
+pub async fn vms_listed<T>(
     client: &Client,
-    tags: &[Tag],
+    listing: Listing,
     poll: Poll,
     what: &str,
     mut step: impl FnMut(&[Vm]) -> Option<anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
     // One poll at a time; the lock only lets each poll's future borrow the listing.
-    let listing = tokio::sync::Mutex::new(Listing::new(tags.to_vec()));
+    let listing = tokio::sync::Mutex::new(listing);
     let fetch = || async { listing.lock().await.poll(client).await };
     poll_until(poll, what, fetch, |r| match r.map(|vms| step(&vms)) {
         Ok(None) => Step::Pending(None),

@@ -2,8 +2,12 @@
 //! for what changed, the cloud answers 304 when nothing did, and a VM deleted meanwhile is
 //! seen gone. Counted through the simulator's own request counters, never the connector.
 
+use connector_host::config::{OrchestrationConfig, SshConfig};
 use connector_host::deployment::{self, Format};
+use connector_host::ops::Ctx;
 use connector_host::ops::inputs::NoLocalFiles;
+use connector_host::ops::vms::TerminateRequest;
+use connector_host::recipes::SshContext;
 use connector_runtime::bindings::types::{Size, VmSpec, VmState};
 use connector_runtime::orchestrate::deploy::{self, DeployOptions, Quiet};
 use connector_runtime::orchestrate::wait::Poll;
@@ -218,39 +222,77 @@ async fn the_lease_renewals_of_a_long_configuration_list_only_what_changed() {
     );
 }
 
-#[tokio::test]
-async fn cleaning_up_a_run_waits_on_listings_of_changes() {
+/// A run of 4 VMs whose deletions outlast several polls, with the request counts reset: the
+/// harness and the VMs' ids.
+async fn run_with_slow_deletions(run: &str) -> (Harness, Vec<u64>) {
     let h = Harness::with_config(SimConfig {
         timings: Timings {
-            // Deletions outlast several polls of the wait.
             delete: Duration::from_millis(1500),
             ..e2e_tests::fast_timings()
         },
         ..Default::default()
     })
     .await;
-    let r = deploy::deploy(&h.client, &plan(4), "poll-clean", &opts(), Arc::new(Quiet))
+    let r = deploy::deploy(&h.client, &plan(4), run, &opts(), Arc::new(Quiet))
         .await
         .unwrap();
     h.sim.reset_request_counts();
+    let ids = r.vms.iter().map(|d| d.vm.id.parse().unwrap()).collect();
+    (h, ids)
+}
+
+/// The wait ended only once every VM was DELETED, and only the listing that found them was
+/// a full one.
+fn assert_deleted_after_one_full_listing(h: &Harness, ids: &[u64]) {
+    for &id in ids {
+        assert_eq!(
+            h.sim.backend().server_status(id).as_deref(),
+            Some("DELETED"),
+            "the wait ended before VM {id} was gone"
+        );
+    }
+    let (all, since, _) = listings(h);
+    assert!(since >= 1, "the wait polled more than once: {all} listings");
+    assert_eq!(all - since, 1, "one full listing: {all} listings");
+}
+
+#[tokio::test]
+async fn cleaning_up_a_run_waits_on_listings_of_changes() {
+    let (h, ids) = run_with_slow_deletions("poll-clean").await;
     let poll = Poll::new(Duration::from_millis(200), Duration::from_secs(60));
     let n = connector_runtime::orchestrate::cleanup_run(&h.client, "poll-clean", poll)
         .await
         .unwrap();
     assert_eq!(n, 4);
-    for d in &r.vms {
-        let id: u64 = d.vm.id.parse().unwrap();
-        assert_eq!(
-            h.sim.backend().server_status(id).as_deref(),
-            Some("DELETED"),
-            "the wait ended only once VM {id} was gone"
-        );
-    }
-    let (all, since, _) = listings(&h);
-    assert!(since >= 1, "the wait polled more than once: {all} listings");
-    assert_eq!(
-        all - since,
-        1,
-        "one full listing, the one that found the run's VMs: {all} listings"
-    );
+    assert_deleted_after_one_full_listing(&h, &ids);
+}
+
+#[tokio::test]
+async fn terminating_a_run_waits_on_listings_of_changes() {
+    let (h, ids) = run_with_slow_deletions("poll-term").await;
+    let runs = tempfile::tempdir().unwrap();
+    let ssh = SshConfig {
+        runs_dir: Some(runs.path().to_path_buf()),
+        ..Default::default()
+    };
+    let ctx = Ctx {
+        client: h.client.clone(),
+        orchestration: OrchestrationConfig {
+            poll_interval: Duration::from_millis(200),
+            ..Default::default()
+        },
+        local: Arc::new(NoLocalFiles),
+        ssh: Arc::new(SshContext::new(&ssh, None).unwrap()),
+    };
+    let request = TerminateRequest {
+        vm_ids: vec![],
+        run_id: Some("poll-term".into()),
+        no_wait: false,
+        timeout: Some(Duration::from_secs(60)),
+    };
+    let done = connector_host::ops::vms::terminate(&ctx, request)
+        .await
+        .unwrap();
+    assert_eq!(done.terminated.len(), 4);
+    assert_deleted_after_one_full_listing(&h, &ids);
 }

@@ -7,6 +7,7 @@ use crate::view::{ActionView, ResizeView, TerminatedView, VmView};
 use anyhow::{Context, bail};
 use connector_runtime::bindings::types::{Size, Tag, VmSpec};
 use connector_runtime::orchestrate::configure::Configure;
+use connector_runtime::orchestrate::listing::Listing;
 use connector_runtime::orchestrate::{self, ResizeOutcome, RunRequest, TAG_RUN, tag};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -230,10 +231,11 @@ pub async fn terminate(ctx: &Ctx, req: TerminateRequest) -> anyhow::Result<Termi
     let client = &ctx.client;
     let explicit = req.vm_ids;
     let mut ids = explicit.clone();
-    let mut listing_tags = Vec::new();
+    let mut run_listing = None;
     if let Some(r) = &req.run_id {
-        listing_tags.push(tag(TAG_RUN, r));
-        let vms = client.list_vms(listing_tags.clone()).await?;
+        let mut listing = Listing::new(vec![tag(TAG_RUN, r)]);
+        let vms = listing.poll(client).await?;
+        run_listing = Some(listing);
         if vms.is_empty() && ids.is_empty() {
             bail!("no VM carries run id {r}: check `list` for the right id");
         }
@@ -261,13 +263,13 @@ pub async fn terminate(ctx: &Ctx, req: TerminateRequest) -> anyhow::Result<Termi
                 .with_context(|| format!("cannot delete VM {id}"))?;
         }
     } else {
-        // Watching the run's listing sees every VM only when all came from the run.
-        let tags = if explicit.is_empty() {
-            listing_tags
-        } else {
-            vec![]
+        // Watching the run's listing (its first poll made above) sees every VM only when all
+        // came from the run; otherwise the wait watches every VM of the account.
+        let listing = match run_listing {
+            Some(run) if explicit.is_empty() => run,
+            _ => Listing::new(vec![]),
         };
-        orchestrate::terminate_many(client, &ids, &tags, ctx.poll(req.timeout)).await?;
+        orchestrate::terminate_listed(client, &ids, listing, ctx.poll(req.timeout)).await?;
     }
     if let Some(r) = &req.run_id {
         // The run's VMs are gone (or going): so is the need for its key.

@@ -173,7 +173,7 @@ pub async fn cleanup_run(client: &Client, run_id: &str, poll: Poll) -> anyhow::R
         .filter(|v| v.state != VmState::Terminated)
         .map(|v| v.id.clone())
         .collect();
-    delete_and_wait(client, &ids, listing.into_inner(), poll).await?;
+    terminate_listed(client, &ids, listing.into_inner(), poll).await?;
     Ok(ids.len())
 }
 
@@ -185,11 +185,12 @@ pub async fn terminate_many(
     listing_tags: &[Tag],
     poll: Poll,
 ) -> anyhow::Result<()> {
-    delete_and_wait(client, ids, Listing::new(listing_tags.to_vec()), poll).await
+    terminate_listed(client, ids, Listing::new(listing_tags.to_vec()), poll).await
 }
 
-/// [`terminate_many`], waiting on `listing` (which may have made its first poll already).
-async fn delete_and_wait(
+/// [`terminate_many`], waiting on `listing`: the one that found the VMs, whose first, full
+/// poll is then already made. Every VM of `ids` must be in its view.
+pub async fn terminate_listed(
     client: &Client,
     ids: &[String],
     listing: Listing,

@@ -63,8 +63,13 @@ pub fn runtime() -> Runtime {
 
 impl Harness {
     pub async fn new() -> Self {
+        Self::with_timings(fast_timings()).await
+    }
+
+    /// A simulator with these timings (and everything else as by default).
+    pub async fn with_timings(timings: Timings) -> Self {
         Self::with_config(SimConfig {
-            timings: fast_timings(),
+            timings,
             ..Default::default()
         })
         .await

@@ -13,7 +13,7 @@ use connector_runtime::orchestrate::deploy::{self, DeployOptions, Quiet};
 use connector_runtime::orchestrate::wait::Poll;
 use connector_runtime::orchestrate::{TAG_RUN, tag};
 use e2e_tests::Harness;
-use okeanos_sim::{SimConfig, Timings};
+use okeanos_sim::Timings;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,12 +42,9 @@ fn opts() -> DeployOptions {
 
 /// A simulator whose VMs take `build` to build (everything else is quick).
 async fn harness(build: Duration) -> Harness {
-    Harness::with_config(SimConfig {
-        timings: Timings {
-            build,
-            ..e2e_tests::fast_timings()
-        },
-        ..Default::default()
+    Harness::with_timings(Timings {
+        build,
+        ..e2e_tests::fast_timings()
     })
     .await
 }
@@ -225,12 +222,9 @@ async fn the_lease_renewals_of_a_long_configuration_list_only_what_changed() {
 /// A run of 4 VMs whose deletions outlast several polls, with the request counts reset: the
 /// harness and the VMs' ids.
 async fn run_with_slow_deletions(run: &str) -> (Harness, Vec<u64>) {
-    let h = Harness::with_config(SimConfig {
-        timings: Timings {
-            delete: Duration::from_millis(1500),
-            ..e2e_tests::fast_timings()
-        },
-        ..Default::default()
+    let h = Harness::with_timings(Timings {
+        delete: Duration::from_millis(1500),
+        ..e2e_tests::fast_timings()
     })
     .await;
     let r = deploy::deploy(&h.client, &plan(4), run, &opts(), Arc::new(Quiet))

@@ -10,7 +10,7 @@ use connector_runtime::orchestrate::{
     self, BuildImageRequest, ResizeOutcome, RunRequest, TAG_RUN, tag,
 };
 use e2e_tests::{Harness, fast_poll};
-use okeanos_sim::{QuotaLimits, SimConfig, Timings};
+use okeanos_sim::{QuotaLimits, Timings};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -164,12 +164,9 @@ async fn a_vm_in_error_fails_the_run_with_its_name() {
 
 #[tokio::test]
 async fn a_deadline_fires_and_cleans_up() {
-    let h = Harness::with_config(SimConfig {
-        timings: Timings {
-            build: Duration::from_secs(60),
-            ..e2e_tests::fast_timings()
-        },
-        ..Default::default()
+    let h = Harness::with_timings(Timings {
+        build: Duration::from_secs(60),
+        ..e2e_tests::fast_timings()
     })
     .await;
     let o = DeployOptions {
@@ -201,12 +198,9 @@ async fn keep_on_failure_keeps_the_vms() {
 
 #[tokio::test]
 async fn polling_cost_does_not_grow_with_the_number_of_vms() {
-    let h = Harness::with_config(SimConfig {
-        timings: Timings {
-            build: Duration::from_millis(1500),
-            ..e2e_tests::fast_timings()
-        },
-        ..Default::default()
+    let h = Harness::with_timings(Timings {
+        build: Duration::from_millis(1500),
+        ..e2e_tests::fast_timings()
     })
     .await;
     let fifty = plan(

@@ -69,14 +69,14 @@ fn main() {
     let world = rt
         .block_on(World::start(&mut report))
         .expect("the bench world starts");
-    calls(&mut c, &rt, &world);
+    let get_vm_split = calls(&mut c, &rt, &world);
     hot_swap(&mut c, &rt, &world, &mut report);
     c.final_summary();
     let est = Estimates {
         dir: criterion_dir,
         since: started,
     };
-    call_rows(&est, &mut report);
+    call_rows(&est, get_vm_split, &mut report);
 
     if bench_mode {
         rt.block_on(async {
@@ -358,7 +358,9 @@ impl Native {
 // ---------------------------------------------------------------------------------------------
 // Criterion groups.
 
-fn calls(c: &mut Criterion, rt: &tokio::runtime::Runtime, w: &World) {
+/// Runs the criterion groups; returns how the guest's `get-vm` calls split between waiting
+/// for the cloud and the rest, by the runtime's own metrics.
+fn calls(c: &mut Criterion, rt: &tokio::runtime::Runtime, w: &World) -> Option<Split> {
     let client = &w.client;
     let inline = &w.inline;
     c.bench_function("instantiate", |b| {
@@ -399,10 +401,12 @@ fn calls(c: &mut Criterion, rt: &tokio::runtime::Runtime, w: &World) {
 
     let id = &w.vm_id;
     let mut g = c.benchmark_group("get-vm");
+    let before = Split::of("get_vm", client);
     g.bench_function("guest", |b| {
         b.to_async(rt)
             .iter(|| async { client.get_vm(id.clone()).await.expect("get-vm") })
     });
+    let split = Split::of("get_vm", client).since(before);
     g.bench_function("native", |b| {
         b.to_async(rt)
             .iter(|| async { w.native.get_server(id).await.expect("GET server") })
@@ -431,6 +435,44 @@ fn calls(c: &mut Criterion, rt: &tokio::runtime::Runtime, w: &World) {
         })
     });
     g.finish();
+    split
+}
+
+/// Totals of one operation's calls in the runtime's metrics: calls, their time, and the part
+/// of it they waited for the cloud (`connector_call_cloud_wait_seconds`).
+#[derive(Clone, Copy, Default)]
+struct Split {
+    calls: f64,
+    took: f64,
+    waited: f64,
+}
+
+impl Split {
+    fn of(op: &str, client: &Client) -> Split {
+        let text = client.connector().metrics().render();
+        let sample = |name: &str| {
+            let series = format!("connector_{name}{{connector=\"okeanos\",op=\"{op}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(series.as_str()))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
+        Split {
+            calls: sample("call_duration_seconds_count"),
+            took: sample("call_duration_seconds_sum"),
+            waited: sample("call_cloud_wait_seconds_sum"),
+        }
+    }
+
+    /// The calls made since `before`, if any.
+    fn since(self, before: Split) -> Option<Split> {
+        let calls = self.calls - before.calls;
+        (calls > 0.0).then_some(Split {
+            calls,
+            took: self.took - before.took,
+            waited: self.waited - before.waited,
+        })
+    }
 }
 
 /// Swaps between two builds of the component (the same code, one with an extra custom section,
@@ -1058,7 +1100,7 @@ fn median_row(
     Some(d)
 }
 
-fn call_rows(est: &Estimates, report: &mut Report) {
+fn call_rows(est: &Estimates, get_vm_split: Option<Split>, report: &mut Report) {
     median_row(
         est,
         report,
@@ -1107,6 +1149,20 @@ fn call_rows(est: &Estimates, report: &mut Report) {
             "`get-vm` guest / native",
             format!("**{ratio:.2}×**"),
             Some(("≤ 1.3×".into(), ratio <= 1.3)),
+        );
+    }
+    if let Some(s) = get_vm_split {
+        let per_call = |secs: f64| Duration::from_secs_f64(secs / s.calls);
+        let (took, waited) = (per_call(s.took), per_call(s.waited));
+        report.row(
+            "`get-vm` through the guest, split by the runtime's metrics (`connector_call_duration_seconds`, `connector_call_cloud_wait_seconds`; means over the benchmark's calls): waiting for the cloud's answer, then the rest (instance, host calls, wasi:http, the guest's own code)",
+            format!(
+                "{} waiting + {} the rest ({:.0} % waiting)",
+                fmt_duration(waited),
+                fmt_duration(took.saturating_sub(waited)),
+                100.0 * s.waited / s.took
+            ),
+            None,
         );
     }
     if let Some(d) = est.median("get-vm/guest-8-in-flight") {

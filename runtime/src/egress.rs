@@ -42,11 +42,18 @@ fn allowlist_advice(rule: &str) -> String {
 
 pub type SharedIncidents = Arc<Mutex<Incidents>>;
 
+/// Nanoseconds one call's requests spent waiting for the cloud (see [`EgressHooks::waited`]).
+pub type SharedWait = Arc<std::sync::atomic::AtomicU64>;
+
 pub struct EgressHooks {
     connector: Arc<str>,
     policy: Arc<EgressPolicy>,
     client: HttpClient,
     pub(crate) incidents: SharedIncidents,
+    /// Summed over the call's requests, from sending each to its answer's head (or its
+    /// failure): the share of a call that is the cloud's, so that the rest, the sandbox's and
+    /// the connector's own, can be told apart (`connector_call_cloud_wait_seconds`).
+    pub(crate) waited: SharedWait,
 }
 
 impl EgressHooks {
@@ -56,6 +63,7 @@ impl EgressHooks {
             policy,
             client,
             incidents: SharedIncidents::default(),
+            waited: SharedWait::default(),
         }
     }
 }
@@ -92,8 +100,13 @@ impl WasiHttpHooks for EgressHooks {
         }
         let client = self.client.clone();
         let incidents = self.incidents.clone();
+        let waited = self.waited.clone();
         Box::new(async move {
-            match client.send(request, options).await {
+            let sent = std::time::Instant::now();
+            let answer = client.send(request, options).await;
+            let nanos = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            waited.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+            match answer {
                 Ok(response) => Ok((
                     response,
                     // The pool drives the connection; nothing more to await per request.

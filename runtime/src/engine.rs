@@ -346,6 +346,7 @@ struct ConnectorInner {
 struct OpMetrics {
     calls: prometheus_client::metrics::counter::Counter,
     latency: prometheus_client::metrics::histogram::Histogram,
+    cloud_wait: prometheus_client::metrics::histogram::Histogram,
 }
 
 /// A boxed guest-call future borrowing the store.
@@ -454,6 +455,7 @@ impl Connector {
             None => (self.new_store(), None),
         };
         let incidents = store.data().hooks.incidents.clone();
+        let waited = store.data().hooks.waited.clone();
         let result = tokio::time::timeout(limits.wall_time, async {
             let instance = match ready {
                 Some(instance) => instance,
@@ -495,8 +497,10 @@ impl Connector {
             self.refill_later();
         }
         let elapsed = started.elapsed();
+        let cloud_wait = Duration::from_nanos(waited.load(std::sync::atomic::Ordering::Relaxed));
         op_metrics.calls.inc();
         op_metrics.latency.observe(elapsed.as_secs_f64());
+        op_metrics.cloud_wait.observe(cloud_wait.as_secs_f64());
         if let Err(e) = &outcome {
             self.count_error(op, e.label());
             if !matches!(e, CallError::Cloud(_)) {
@@ -510,9 +514,11 @@ impl Connector {
             }
         }
         match &outcome {
-            Ok(_) => tracing::debug!(connector = %inner.name, op, ?elapsed, "call ok"),
+            Ok(_) => {
+                tracing::debug!(connector = %inner.name, op, ?elapsed, ?cloud_wait, "call ok")
+            }
             Err(e) => {
-                tracing::debug!(connector = %inner.name, op, ?elapsed, error = %e, "call failed")
+                tracing::debug!(connector = %inner.name, op, ?elapsed, ?cloud_wait, error = %e, "call failed")
             }
         }
         outcome
@@ -597,6 +603,7 @@ impl Connector {
         let m = OpMetrics {
             calls: metrics.calls.get_or_create(&labels).clone(),
             latency: metrics.latency.get_or_create(&labels).clone(),
+            cloud_wait: metrics.cloud_wait.get_or_create(&labels).clone(),
         };
         self.inner.ops.write().insert(op, m.clone());
         m

@@ -1,5 +1,5 @@
-//! Prometheus metrics of connector calls: calls, errors by kind, latency, calls in flight,
-//! swaps and traps. Shared by every connector of a [`crate::engine::Runtime`].
+//! Prometheus metrics of connector calls: calls, errors by kind, latency and the part of it
+//! spent waiting for the cloud, calls in flight, swaps and traps. Shared by every connector of a [`crate::engine::Runtime`].
 
 use parking_lot::Mutex;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -32,6 +32,8 @@ pub struct Metrics {
     pub calls: Family<CallLabels, Counter>,
     pub errors: Family<ErrorLabels, Counter>,
     pub latency: Family<CallLabels, Histogram>,
+    /// The part of `latency` spent waiting for the cloud's answers.
+    pub cloud_wait: Family<CallLabels, Histogram>,
     pub in_flight: Family<ConnectorLabels, Gauge>,
     pub traps: Family<ConnectorLabels, Counter>,
     pub swaps: Family<ConnectorLabels, Counter>,
@@ -54,6 +56,9 @@ impl Default for Metrics {
         let calls = Family::<CallLabels, Counter>::default();
         let errors = Family::<ErrorLabels, Counter>::default();
         let latency = Family::<CallLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let cloud_wait = Family::<CallLabels, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
         let in_flight = Family::<ConnectorLabels, Gauge>::default();
@@ -90,6 +95,11 @@ impl Default for Metrics {
             latency.clone(),
         );
         registry.register(
+            "call_cloud_wait_seconds",
+            "Time a connector call waited for the cloud: from sending each request to its answer's head. The rest of the call's duration is the sandbox's and the connector's own",
+            cloud_wait.clone(),
+        );
+        registry.register(
             "calls_in_flight",
             "Connector calls running now",
             in_flight.clone(),
@@ -114,6 +124,7 @@ impl Default for Metrics {
             calls,
             errors,
             latency,
+            cloud_wait,
             in_flight,
             traps,
             swaps,

@@ -52,3 +52,49 @@ async fn a_call_past_its_wall_clock_deadline_is_a_timeout_and_the_host_keeps_ser
     );
     impatient.list_images().await.expect("the next call works");
 }
+
+/// `/metrics` splits a call's time: how long it waited for the cloud, and so how much of it
+/// is the sandbox's and the connector's own.
+#[tokio::test]
+async fn metrics_tell_how_long_a_call_waited_for_the_cloud() {
+    let h = Harness::new().await;
+    h.client.list_flavors().await.unwrap(); // authenticates; the catalog is cached from now on
+    h.sim.faults().set(okeanos_sim::FaultConfig {
+        per_endpoint: [(
+            "GET /compute/v2.0/flavors".to_string(),
+            okeanos_sim::FaultRule {
+                latency_ms: 400,
+                ..Default::default()
+            },
+        )]
+        .into(),
+        ..Default::default()
+    });
+    h.client.list_flavors().await.unwrap();
+    h.client.info().await.unwrap();
+
+    let text = h.client.connector().metrics().render();
+    let sample = |name: &str, op: &str| -> f64 {
+        let series = format!("connector_{name}{{connector=\"okeanos\",op=\"{op}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let waited = sample("call_cloud_wait_seconds_sum", "list_flavors");
+    let took = sample("call_duration_seconds_sum", "list_flavors");
+    assert_eq!(sample("call_cloud_wait_seconds_count", "list_flavors"), 2.0);
+    assert!(
+        waited >= 0.4,
+        "the 400 ms answer was waited for: {waited} s"
+    );
+    assert!(
+        waited < took,
+        "waiting is part of the calls: {waited} s of {took} s"
+    );
+    // `info` touches no network.
+    assert_eq!(sample("call_cloud_wait_seconds_count", "info"), 1.0);
+    assert_eq!(sample("call_cloud_wait_seconds_sum", "info"), 0.0);
+}

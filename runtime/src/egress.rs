@@ -52,7 +52,8 @@ pub struct EgressHooks {
     pub(crate) incidents: SharedIncidents,
     /// Summed over the call's requests, from sending each to its answer's head (or its
     /// failure): the share of a call that is the cloud's, so that the rest, the sandbox's and
-    /// the connector's own, can be told apart (`connector_call_cloud_wait_seconds`).
+    /// the connector's own, can be told apart (`connector_call_cloud_wait_seconds`). A request
+    /// still waiting when its call is cut short (the call's deadline) is not counted.
     pub(crate) waited: SharedWait,
 }
 

@@ -1,5 +1,6 @@
 //! Prometheus metrics of connector calls: calls, errors by kind, latency and the part of it
-//! spent waiting for the cloud, calls in flight, swaps and traps. Shared by every connector of a [`crate::engine::Runtime`].
+//! spent waiting for the cloud, calls in flight, swaps and traps. Shared by every connector of
+//! a [`crate::engine::Runtime`].
 
 use parking_lot::Mutex;
 use prometheus_client::encoding::EncodeLabelSet;

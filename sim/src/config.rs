@@ -213,6 +213,16 @@ pub struct FaultConfig {
     pub fail_build_names: Vec<String>,
 }
 
+impl FaultConfig {
+    /// Only `rule`, on the requests whose normalized key starts with `endpoint`.
+    pub fn only(endpoint: &str, rule: FaultRule) -> Self {
+        FaultConfig {
+            per_endpoint: [(endpoint.to_string(), rule)].into(),
+            ..Default::default()
+        }
+    }
+}
+
 /// One set of fault probabilities and latencies.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -236,6 +246,14 @@ pub struct FaultRule {
 }
 
 impl FaultRule {
+    /// Only a fixed latency of `ms` milliseconds.
+    pub fn latency(ms: u64) -> Self {
+        FaultRule {
+            latency_ms: ms,
+            ..Default::default()
+        }
+    }
+
     /// True when this rule never changes a request.
     pub fn is_noop(&self) -> bool {
         self.error_rate <= 0.0

@@ -179,10 +179,7 @@ async fn run_image_adopts_the_vm_of_a_create_whose_reply_was_lost() {
     };
     let h = Harness::with_config(SimConfig {
         timings: fast_timings(),
-        faults: FaultConfig {
-            per_endpoint: [("POST /compute/v2.0/servers".to_string(), lost)].into(),
-            ..Default::default()
-        },
+        faults: FaultConfig::only("POST /compute/v2.0/servers", lost),
         ..Default::default()
     })
     .await;
@@ -273,10 +270,9 @@ async fn a_503_with_retry_after_is_repeated_no_sooner_than_the_cloud_asked() {
         retry_after_s: 1,
         ..Default::default()
     };
-    h.sim.faults().set(FaultConfig {
-        per_endpoint: [("GET /compute/v2.0/flavors".to_string(), busy)].into(),
-        ..Default::default()
-    });
+    h.sim
+        .faults()
+        .set(FaultConfig::only("GET /compute/v2.0/flavors", busy));
     let faults = h.sim.faults();
     let recover = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -31,17 +31,10 @@ async fn a_host_that_is_not_allowed_is_denied_and_the_error_says_how_to_allow_it
 #[tokio::test]
 async fn a_call_past_its_wall_clock_deadline_is_a_timeout_and_the_host_keeps_serving() {
     let h = Harness::new().await;
-    h.sim.faults().set(okeanos_sim::FaultConfig {
-        per_endpoint: [(
-            "GET /compute/v2.0/flavors".to_string(),
-            okeanos_sim::FaultRule {
-                latency_ms: 5_000,
-                ..Default::default()
-            },
-        )]
-        .into(),
-        ..Default::default()
-    });
+    h.sim.faults().set(okeanos_sim::FaultConfig::only(
+        "GET /compute/v2.0/flavors",
+        okeanos_sim::FaultRule::latency(5_000),
+    ));
     let impatient = h.client_with(|s| s.limits.wall_time = Duration::from_millis(500));
     let started = std::time::Instant::now();
     let e = impatient.list_flavors().await.unwrap_err();
@@ -59,17 +52,10 @@ async fn a_call_past_its_wall_clock_deadline_is_a_timeout_and_the_host_keeps_ser
 async fn metrics_tell_how_long_a_call_waited_for_the_cloud() {
     let h = Harness::new().await;
     h.client.list_flavors().await.unwrap(); // authenticates; the catalog is cached from now on
-    h.sim.faults().set(okeanos_sim::FaultConfig {
-        per_endpoint: [(
-            "GET /compute/v2.0/flavors".to_string(),
-            okeanos_sim::FaultRule {
-                latency_ms: 400,
-                ..Default::default()
-            },
-        )]
-        .into(),
-        ..Default::default()
-    });
+    h.sim.faults().set(okeanos_sim::FaultConfig::only(
+        "GET /compute/v2.0/flavors",
+        okeanos_sim::FaultRule::latency(400),
+    ));
     h.client.list_flavors().await.unwrap();
     h.client.info().await.unwrap();
 

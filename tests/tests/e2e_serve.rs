@@ -637,17 +637,10 @@ async fn a_caller_past_its_job_limit_gets_429_with_retry_after() {
     })
     .await;
     // Creates take a while: the first job is surely still running when the second comes.
-    s.sim.faults().set(okeanos_sim::FaultConfig {
-        per_endpoint: [(
-            "POST /compute/v2.0/servers".to_string(),
-            okeanos_sim::FaultRule {
-                latency_ms: 3_000,
-                ..Default::default()
-            },
-        )]
-        .into(),
-        ..Default::default()
-    });
+    s.sim.faults().set(okeanos_sim::FaultConfig::only(
+        "POST /compute/v2.0/servers",
+        okeanos_sim::FaultRule::latency(3_000),
+    ));
     let body = json!({"image": "CELAR-Ubuntu-14.04-LTS", "flavor": "C2R2048D10ext_vlmc"});
     let (code, first) = s.post("/v1/connectors/okeanos/vms", body.clone()).await;
     assert_eq!(code, StatusCode::ACCEPTED, "{first}");

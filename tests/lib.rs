@@ -1,6 +1,7 @@
 //! Shared harness of the end-to-end tests: a simulator on a real socket, the real guest
 //! component loaded into wasmtime through the host library, talking over real HTTP.
 
+use connector_runtime::bindings::types::{Size, VmSpec};
 use connector_runtime::cache::CompileCache;
 use connector_runtime::client::Client;
 use connector_runtime::engine::{ConnectorSpec, EngineSettings, Runtime};
@@ -45,6 +46,21 @@ pub fn okeanos_spec(sim: &RunningSim) -> ConnectorSpec {
         egress: EgressPolicy::parse(&[format!("http://{}", sim.addr())]).unwrap(),
         tls: TlsSettings::default(),
         limits: Limits::default(),
+    }
+}
+
+/// A VM of the simulator's stock image and a small flavor, with no keys, files or tags.
+pub fn vm_spec(name: &str) -> VmSpec {
+    VmSpec {
+        name: name.into(),
+        image: "CELAR-Ubuntu-14.04-LTS".into(),
+        size: Size::Flavor("C2R2048D10ext_vlmc".into()),
+        ssh_keys: vec![],
+        files: vec![],
+        user_data: None,
+        volatile_disk_gb: None,
+        tags: vec![],
+        project: None,
     }
 }
 

@@ -109,6 +109,9 @@ struct World {
     /// The same connector in an engine that keeps no ready instances: each call instantiates.
     inline: Connector,
     native: Native,
+    /// The floor of a `get-vm` over wasi:http: a component that makes the same request and
+    /// nothing else (the test connector, mode `fetch`).
+    floor: Client,
     registry: Arc<Registry>,
     /// The VM the get-vm benchmarks read (one of the 100 listed).
     vm_id: String,
@@ -152,6 +155,10 @@ impl World {
         )?);
         client.list_flavors().await?; // authenticates once; the catalog is cached from now on
         let native = Native::connect(&sim).await?;
+        let floor = Client::new(runtime.load(
+            connector_artifacts::MISBEHAVING_CONNECTOR,
+            floor_spec(&sim, &native)?,
+        )?);
         let inline = Runtime::new(EngineSettings {
             warm_instances: 0,
             ..Default::default()
@@ -182,6 +189,7 @@ impl World {
             runtime,
             client,
             native,
+            floor,
             registry,
             _dir: dir,
         })
@@ -215,6 +223,20 @@ fn sim_spec(name: &str, sim: &RunningSim) -> anyhow::Result<ConnectorSpec> {
         tls: Default::default(),
         limits: Limits::default(),
     })
+}
+
+/// The test connector in mode `fetch`: its `get-vm(id)` is `GET {compute}/servers/{id}`.
+fn floor_spec(sim: &RunningSim, native: &Native) -> anyhow::Result<ConnectorSpec> {
+    let mut spec = sim_spec("floor", sim)?;
+    spec.config = BTreeMap::from([
+        ("mode".to_string(), "fetch".to_string()),
+        (
+            "fetch_url".to_string(),
+            format!("{}/servers/", native.compute),
+        ),
+        ("token".to_string(), sim.token()),
+    ]);
+    Ok(spec)
 }
 
 fn vm_spec(name: &str) -> VmSpec {
@@ -410,6 +432,10 @@ fn calls(c: &mut Criterion, rt: &tokio::runtime::Runtime, w: &World) -> Option<S
     g.bench_function("native", |b| {
         b.to_async(rt)
             .iter(|| async { w.native.get_server(id).await.expect("GET server") })
+    });
+    g.bench_function("floor", |b| {
+        b.to_async(rt)
+            .iter(|| async { w.floor.get_vm(id.clone()).await.expect("get-vm floor") })
     });
     g.bench_function("guest-8-in-flight", |b| {
         b.to_async(rt).iter(|| async {
@@ -1149,6 +1175,20 @@ fn call_rows(est: &Estimates, get_vm_split: Option<Split>, report: &mut Report) 
             "`get-vm` guest / native",
             format!("**{ratio:.2}×**"),
             Some(("≤ 1.3×".into(), ratio <= 1.3)),
+        );
+    }
+    let floor = median_row(
+        est,
+        report,
+        "get-vm/floor",
+        "the floor: the same `GET /servers/{id}` through wasi:http by a component that does nothing else (test connector `artifacts/misbehaving`, mode `fetch`: no configuration, catalog, JSON or log line; a fresh instance)",
+        None,
+    );
+    if let (Some(f), Some(n)) = (floor, native) {
+        report.row(
+            "`get-vm` floor / native: what one wasi:http request costs the sandbox before any connector code",
+            format!("{:.2}×", f.as_secs_f64() / n.as_secs_f64()),
+            None,
         );
     }
     if let Some(s) = get_vm_split {

@@ -143,3 +143,46 @@ async fn secrets_in_guest_errors_are_redacted() {
     assert!(!msg.contains("secret-token-1234"), "{msg}");
     assert!(msg.contains("[redacted]"), "{msg}");
 }
+
+/// Mode `fetch`, the benchmark's floor for a `get-vm` over wasi:http, makes the very request
+/// the connector makes, with the configured token, and nothing else.
+#[tokio::test]
+async fn fetch_mode_makes_one_get_of_the_server_with_the_token() {
+    let h = Harness::new().await;
+    let vm = h
+        .client
+        .create_vm(e2e_tests::vm_spec("floor"))
+        .await
+        .expect("created");
+    let fetcher = |token: &str| {
+        let spec = ConnectorSpec {
+            name: "misbehaving-fetch".into(),
+            config: BTreeMap::from([
+                ("mode".to_string(), "fetch".to_string()),
+                (
+                    "fetch_url".to_string(),
+                    format!("{}/compute/v2.0/servers/", h.sim.base_url()),
+                ),
+                ("token".to_string(), token.to_string()),
+            ]),
+            secret_keys: vec!["token".into()],
+            egress: EgressPolicy::parse(&[h.sim.base_url()]).expect("a rule"),
+            tls: Default::default(),
+            limits: Limits::default(),
+        };
+        Client::new(h.runtime.load(MISBEHAVING_COMPONENT, spec).expect("loads"))
+    };
+    let floor = fetcher(&h.sim.token());
+    h.sim.reset_request_counts();
+    let got = floor.get_vm(vm.id.clone()).await.expect("fetched");
+    assert_eq!(got.id, vm.id);
+    assert_eq!(
+        h.sim.request_counts(),
+        BTreeMap::from([("GET /compute/v2.0/servers/{id}".to_string(), 1)])
+    );
+    // The cloud's own answers come back: an unknown server, a token it does not know.
+    let e = floor.get_vm("999999".into()).await.unwrap_err();
+    assert!(e.to_string().contains("status 404"), "{e}");
+    let e = fetcher("not-a-token").get_vm(vm.id).await.unwrap_err();
+    assert!(e.to_string().contains("status 401"), "{e}");
+}

@@ -9,7 +9,7 @@ use connector_runtime::orchestrate::wait::Poll;
 use connector_runtime::orchestrate::{
     self, BuildImageRequest, ResizeOutcome, RunRequest, TAG_RUN, tag,
 };
-use e2e_tests::{Harness, fast_poll};
+use e2e_tests::{Harness, fast_poll, vm_spec as spec};
 use okeanos_sim::{QuotaLimits, Timings};
 use std::path::Path;
 use std::sync::Arc;
@@ -230,20 +230,6 @@ async fn polling_cost_does_not_grow_with_the_number_of_vms() {
         "list calls: {lists} ({counts:?})"
     );
     eprintln!("50-VM deployment API calls: {counts:?}");
-}
-
-fn spec(name: &str) -> VmSpec {
-    VmSpec {
-        name: name.into(),
-        image: "CELAR-Ubuntu-14.04-LTS".into(),
-        size: Size::Flavor("C2R2048D10ext_vlmc".into()),
-        ssh_keys: vec![],
-        files: vec![],
-        user_data: None,
-        volatile_disk_gb: None,
-        tags: vec![],
-        project: None,
-    }
 }
 
 async fn running(h: &Harness, s: VmSpec) -> connector_runtime::bindings::types::Vm {

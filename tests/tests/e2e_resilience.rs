@@ -184,15 +184,8 @@ async fn run_image_adopts_the_vm_of_a_create_whose_reply_was_lost() {
     })
     .await;
     let spec = connector_runtime::bindings::types::VmSpec {
-        name: "lost-reply".into(),
-        image: "CELAR-Ubuntu-14.04-LTS".into(),
         size: connector_runtime::bindings::types::Size::Flavor("C1R1024D10ext_vlmc".into()),
-        ssh_keys: vec![],
-        files: vec![],
-        user_data: None,
-        volatile_disk_gb: None,
-        tags: vec![],
-        project: None,
+        ..e2e_tests::vm_spec("lost-reply")
     };
     let req = connector_runtime::orchestrate::RunRequest {
         spec,

@@ -13,7 +13,8 @@ use bindings::slipstream::connector::types::{
 };
 use bindings::wasi::clocks::monotonic_clock;
 use bindings::wasi::http::outgoing_handler;
-use bindings::wasi::http::types::{Fields, Method, OutgoingRequest, Scheme};
+use bindings::wasi::http::types::{Fields, IncomingBody, Method, OutgoingRequest, Scheme};
+use bindings::wasi::io::streams::StreamError;
 use std::hint::black_box;
 
 struct Component;
@@ -33,6 +34,7 @@ enum Mode {
     Ok,
     Garbage,
     EchoConfig,
+    Fetch,
 }
 
 fn config(key: &str) -> Option<String> {
@@ -43,6 +45,10 @@ fn config(key: &str) -> Option<String> {
 /// blocks (sleep), fails (forbidden-host, unknown mode), or says how to answer.
 fn enter(op: &str) -> Result<Mode, Error> {
     let mode = config("mode").unwrap_or_default();
+    if mode == "fetch" {
+        // No log line: what `fetch` measures is the request's cost alone.
+        return Ok(Mode::Fetch);
+    }
     eprintln!("misbehaving: {op} mode={mode}");
     match mode.as_str() {
         "" | "ok" | "info-panic" => Ok(Mode::Ok),
@@ -103,6 +109,52 @@ fn forbidden_get() -> Error {
         Some(Err(())) => Error::Transport("the response was already taken".into()),
         None => Error::Transport("no response although the pollable was ready".into()),
     }
+}
+
+/// `GET {fetch_url}{id}` with the configured token, the answer read to its end and thrown
+/// away: the least a connector's `get-vm` can do over wasi:http. The benchmark compares it
+/// with the real connector and with native Rust, to tell what the sandbox's HTTP costs from
+/// what the connector's own code does.
+fn fetch(id: &str) -> Result<Vm, Error> {
+    let bad = |what: &str| Error::Invalid(format!("fetch: {what}"));
+    let url = config("fetch_url").ok_or_else(|| bad("set the config key fetch_url"))?;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("fetch_url is not a URL"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let token = config("token").unwrap_or_default();
+    let headers = Fields::from_list(&[
+        ("X-Auth-Token".to_string(), token.into_bytes()),
+        ("Accept".to_string(), b"application/json".to_vec()),
+    ])
+    .map_err(|e| bad(&format!("{e:?}")))?;
+    let request = OutgoingRequest::new(headers);
+    let _ = request.set_method(&Method::Get);
+    let _ = request.set_scheme(Some(&if scheme == "https" { Scheme::Https } else { Scheme::Http }));
+    let _ = request.set_authority(Some(authority));
+    let _ = request.set_path_with_query(Some(&format!("{path}{id}")));
+    let transport = |e: String| Error::Transport(format!("fetch: {e}"));
+    let future = outgoing_handler::handle(request, None).map_err(|e| transport(format!("{e:?}")))?;
+    future.subscribe().block();
+    let response = match future.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(code))) => return Err(transport(format!("{code:?}"))),
+        _ => return Err(transport("no response".into())),
+    };
+    if response.status() != 200 {
+        return Err(Error::NotFound(format!("fetch: status {}", response.status())));
+    }
+    let body = response.consume().map_err(|()| transport("no body".into()))?;
+    {
+        let stream = body.stream().map_err(|()| transport("no body stream".into()))?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(_) => {}
+                Err(StreamError::Closed) => break,
+                Err(e) => return Err(transport(format!("{e:?}"))),
+            }
+        }
+    }
+    drop(IncomingBody::finish(body));
+    Ok(vm(id, "fetched", VmState::Running))
 }
 
 fn not_found(what: &str, id: &str) -> Error {
@@ -311,6 +363,7 @@ impl Guest for Component {
                 let token = config("token").unwrap_or_default();
                 Err(Error::Invalid(format!("token is {token}")))
             }
+            Mode::Fetch => fetch(&id),
             Mode::Ok => check("vm", &id, "1").map(|()| vm("1", "test-vm", VmState::Running)),
         }
     }

@@ -13,7 +13,9 @@ use bindings::slipstream::connector::types::{
 };
 use bindings::wasi::clocks::monotonic_clock;
 use bindings::wasi::http::outgoing_handler;
-use bindings::wasi::http::types::{Fields, IncomingBody, Method, OutgoingRequest, Scheme};
+use bindings::wasi::http::types::{
+    Fields, IncomingBody, IncomingResponse, Method, OutgoingRequest, Scheme,
+};
 use bindings::wasi::io::streams::StreamError;
 use std::hint::black_box;
 
@@ -93,21 +95,31 @@ fn hoard() -> ! {
 
 /// GET http://forbidden.example/, which the host must refuse.
 fn forbidden_get() -> Error {
-    let request = OutgoingRequest::new(Fields::new());
+    match get(Scheme::Http, "forbidden.example", "/", Fields::new()) {
+        Ok(_response) => Error::Protocol("unexpectedly reached a forbidden host".into()),
+        Err(e) => Error::Transport(e),
+    }
+}
+
+/// One `GET` over wasi:http: the answer's head, or what went wrong.
+fn get(
+    scheme: Scheme,
+    authority: &str,
+    path: &str,
+    headers: Fields,
+) -> Result<IncomingResponse, String> {
+    let request = OutgoingRequest::new(headers);
     let _ = request.set_method(&Method::Get);
-    let _ = request.set_scheme(Some(&Scheme::Http));
-    let _ = request.set_authority(Some("forbidden.example"));
-    let _ = request.set_path_with_query(Some("/"));
-    let future = match outgoing_handler::handle(request, None) {
-        Ok(future) => future,
-        Err(code) => return Error::Transport(format!("{code:?}")),
-    };
+    let _ = request.set_scheme(Some(&scheme));
+    let _ = request.set_authority(Some(authority));
+    let _ = request.set_path_with_query(Some(path));
+    let future = outgoing_handler::handle(request, None).map_err(|code| format!("{code:?}"))?;
     future.subscribe().block();
     match future.get() {
-        Some(Ok(Ok(_response))) => Error::Protocol("unexpectedly reached a forbidden host".into()),
-        Some(Ok(Err(code))) => Error::Transport(format!("{code:?}")),
-        Some(Err(())) => Error::Transport("the response was already taken".into()),
-        None => Error::Transport("no response although the pollable was ready".into()),
+        Some(Ok(Ok(response))) => Ok(response),
+        Some(Ok(Err(code))) => Err(format!("{code:?}")),
+        Some(Err(())) => Err("the response was already taken".into()),
+        None => Err("no response although the pollable was ready".into()),
     }
 }
 
@@ -126,19 +138,9 @@ fn fetch(id: &str) -> Result<Vm, Error> {
         ("Accept".to_string(), b"application/json".to_vec()),
     ])
     .map_err(|e| bad(&format!("{e:?}")))?;
-    let request = OutgoingRequest::new(headers);
-    let _ = request.set_method(&Method::Get);
-    let _ = request.set_scheme(Some(&if scheme == "https" { Scheme::Https } else { Scheme::Http }));
-    let _ = request.set_authority(Some(authority));
-    let _ = request.set_path_with_query(Some(&format!("{path}{id}")));
+    let scheme = if scheme == "https" { Scheme::Https } else { Scheme::Http };
     let transport = |e: String| Error::Transport(format!("fetch: {e}"));
-    let future = outgoing_handler::handle(request, None).map_err(|e| transport(format!("{e:?}")))?;
-    future.subscribe().block();
-    let response = match future.get() {
-        Some(Ok(Ok(response))) => response,
-        Some(Ok(Err(code))) => return Err(transport(format!("{code:?}"))),
-        _ => return Err(transport("no response".into())),
-    };
+    let response = get(scheme, authority, &format!("{path}{id}"), headers).map_err(transport)?;
     if response.status() != 200 {
         return Err(Error::NotFound(format!("fetch: status {}", response.status())));
     }
